@@ -1,0 +1,83 @@
+//! Typed errors shared by the layers: [`ProtocolError`] carries Redis's own texts for
+//! malformed requests, so a server can answer `-ERR Protocol error: <text>` exactly as
+//! Redis 7 does.
+
+use std::fmt;
+
+/// A request that Redis 7 would reject with `-ERR Protocol error: ...`.
+///
+/// [`Display`](fmt::Display) prints the text that follows `Protocol error: ` in Redis's
+/// reply, byte for byte.
+///
+/// ```
+/// use redcon::ProtocolError;
+/// assert_eq!(ProtocolError::InvalidBulkLength.to_string(), "invalid bulk length");
+/// assert_eq!(ProtocolError::ExpectedDollar(b'x').to_string(), "expected '$', got 'x'");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The count after `*` is not a number Redis accepts, or is above `i32::MAX` (or the
+    /// configured maximum).
+    InvalidMultibulkLength,
+    /// The length after `$` is malformed, negative, or above the maximum bulk length.
+    InvalidBulkLength,
+    /// An inline request had no newline within the maximum inline length (64 KiB).
+    TooBigInlineRequest,
+    /// A multibulk element did not start with `$`; holds the byte found instead.
+    ExpectedDollar(u8),
+    /// An inline request had an unterminated quote, or a closing quote followed by
+    /// something other than whitespace.
+    UnbalancedQuotes,
+    /// No `\r` within the maximum inline length after `*`.
+    TooBigMbulkCountString,
+    /// No `\r` within the maximum inline length after `$`.
+    TooBigBulkCountString,
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::InvalidMultibulkLength => f.write_str("invalid multibulk length"),
+            ProtocolError::InvalidBulkLength => f.write_str("invalid bulk length"),
+            ProtocolError::TooBigInlineRequest => f.write_str("too big inline request"),
+            ProtocolError::ExpectedDollar(b) => {
+                // Redis prints the byte with %c, so it goes out raw.
+                write!(f, "expected '$', got '{}'", char::from(*b))
+            }
+            ProtocolError::UnbalancedQuotes => f.write_str("unbalanced quotes in request"),
+            ProtocolError::TooBigMbulkCountString => f.write_str("too big mbulk count string"),
+            ProtocolError::TooBigBulkCountString => f.write_str("too big bulk count string"),
+        }
+    }
+}
+
+impl std::error::Error for ProtocolError {}
+
+impl ProtocolError {
+    /// The whole error reply Redis sends for this error, `-ERR Protocol error: <text>\r\n`.
+    ///
+    /// ```
+    /// use redcon::ProtocolError;
+    /// assert_eq!(
+    ///     ProtocolError::InvalidMultibulkLength.reply(),
+    ///     b"-ERR Protocol error: invalid multibulk length\r\n".to_vec()
+    /// );
+    /// ```
+    pub fn reply(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        out.extend_from_slice(b"-ERR Protocol error: ");
+        match self {
+            // Keep the raw byte: Display would turn a byte >= 0x80 into two UTF-8 bytes.
+            ProtocolError::ExpectedDollar(b) => {
+                out.extend_from_slice(b"expected '$', got '");
+                // Redis's addReplyErrorFormat turns CR and LF into spaces.
+                out.push(if *b == b'\r' || *b == b'\n' { b' ' } else { *b });
+                out.push(b'\'');
+            }
+            other => out.extend_from_slice(other.to_string().as_bytes()),
+        }
+        out.extend_from_slice(b"\r\n");
+        out
+    }
+}

@@ -1,0 +1,26 @@
+//! The protocol layer: bytes in, commands and values out, replies back to bytes.
+//!
+//! Nothing here does I/O on sockets or spawns threads, so proxies, tests and tools can
+//! use it on its own:
+//!
+//! - [`Parser`] turns a byte buffer into [`Command`]s (multibulk and inline), borrowing
+//!   the arguments from the buffer.
+//! - [`Reader`] manages that buffer over any [`std::io::Read`].
+//! - [`Writer`] and the `append_*` functions encode RESP2 and RESP3 replies.
+//! - [`Value`] and [`parse_value`] read any RESP2/RESP3 reply.
+
+mod command;
+mod inline;
+mod number;
+mod parse;
+mod reader;
+mod to_resp;
+mod value;
+mod write;
+
+pub use command::{Args, Command, OwnedCommand};
+pub use parse::{Limits, Parsed, Parser};
+pub use reader::{ReadError, Reader};
+pub use to_resp::ToResp;
+pub use value::{parse_value, Value, ValueError, DEFAULT_MAX_DEPTH};
+pub use write::*;
