@@ -81,3 +81,52 @@ impl ProtocolError {
         out
     }
 }
+
+/// Errors from starting or running a [`Server`](crate::Server), and from loading TLS
+/// material.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A socket operation failed (bind, accept, spawn of a connection thread...).
+    Io(std::io::Error),
+    /// The server was built without an address or listener to serve on.
+    NoAddress,
+    /// rustls rejected the TLS configuration or a session could not be created.
+    #[cfg(feature = "tls")]
+    Tls(rustls::Error),
+    /// A PEM file could not be read or held no usable item.
+    #[cfg(feature = "tls")]
+    Pem(rustls::pki_types::pem::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::NoAddress => f.write_str("no address or listener to serve on"),
+            #[cfg(feature = "tls")]
+            Error::Tls(e) => write!(f, "TLS error: {e}"),
+            #[cfg(feature = "tls")]
+            Error::Pem(e) => write!(f, "PEM error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            Error::NoAddress => None,
+            #[cfg(feature = "tls")]
+            Error::Tls(e) => Some(e),
+            #[cfg(feature = "tls")]
+            Error::Pem(e) => Some(e),
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
+}

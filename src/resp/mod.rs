@@ -19,8 +19,9 @@ mod value;
 mod write;
 
 pub use command::{Args, Command, OwnedCommand};
-pub use parse::{Limits, Parsed, Parser};
+pub use parse::{parse_int, Limits, Parsed, Parser};
 pub use reader::{ReadError, Reader};
 pub use to_resp::ToResp;
 pub use value::{parse_value, Value, ValueError, DEFAULT_MAX_DEPTH};
 pub use write::*;
+pub use crate::error::ProtocolError;

@@ -89,3 +89,5 @@ impl Parser {
         self.spans.clear();
     }
 }
+/// string2ll
+pub fn parse_int(b: &[u8]) -> Option<i64> { std::str::from_utf8(b).ok()?.parse().ok() }

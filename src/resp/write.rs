@@ -72,3 +72,7 @@ impl Writer {
     pub fn write_push(&mut self, n: usize) { todo!() }
     pub fn write_any<T: ToResp + ?Sized>(&mut self, value: &T) { value.write_resp(self) }
 }
+impl Writer {
+    /// Whether the writer is dropping values (an attribute in RESP2).
+    pub fn is_discarding(&self) -> bool { false }
+}

@@ -1,0 +1,312 @@
+//! [`Conn`]: what a handler sees of one connection while it serves a command — the
+//! reply buffer (through `Deref` to [`Writer`]), the negotiated protocol, the client's
+//! address and id, typed per-connection state, the rest of the current pipeline, and
+//! the controls to close or detach.
+//!
+//! The connection's state lives in [`ConnState`], owned by the connection thread; a
+//! `Conn` is a short-lived view of it plus the unparsed bytes that follow the current
+//! command. That split is what lets a handler hold `&mut Conn` and a [`Command`] that
+//! borrows the read buffer at the same time.
+
+use crate::detached::DetachedConn;
+use crate::io::{PeerAddr, WriteHalf};
+use crate::resp::{Limits, OwnedCommand, Parsed, Parser, Protocol, Writer};
+use std::any::Any;
+use std::fmt;
+use std::io;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
+use crate::hello::ServerInfo;
+
+/// Bulk replies at least this long are written straight from the caller's slice (after
+/// the replies buffered before them, in one `writev`) instead of being copied into the
+/// reply buffer first.
+pub(crate) const DIRECT_WRITE_MIN: usize = 64 * 1024;
+
+/// The reply buffer is written out early once it holds this much, so a pipeline of
+/// large replies does not pile up in memory.
+pub(crate) const FLUSH_AT: usize = 256 * 1024;
+
+pub(crate) type DetachFn = Box<dyn FnOnce(DetachedConn) + Send + 'static>;
+
+/// Per-connection state owned by the connection thread.
+pub(crate) struct ConnState {
+    pub(crate) id: u64,
+    pub(crate) peer: PeerAddr,
+    pub(crate) tls: bool,
+    pub(crate) out: Writer,
+    pub(crate) sink: WriteHalf,
+    pub(crate) limits: Limits,
+    pub(crate) context: Option<Box<dyn Any + Send>>,
+    pub(crate) name: Option<Vec<u8>>,
+    pub(crate) close: bool,
+    pub(crate) detach: Option<DetachFn>,
+    /// Bytes of the pipeline the handler took with [`Conn::take_pipeline`].
+    pub(crate) taken: usize,
+    /// A write the handler triggered (large bulk, early flush) failed.
+    pub(crate) write_error: Option<io::Error>,
+    /// What the built-in `HELLO` reports.
+    pub(crate) info: Arc<ServerInfo>,
+}
+
+impl ConnState {
+    pub(crate) fn new(id: u64, peer: PeerAddr, tls: bool, sink: WriteHalf, limits: Limits) -> Self {
+        ConnState {
+            id,
+            peer,
+            tls,
+            out: Writer::new(),
+            sink,
+            limits,
+            context: None,
+            name: None,
+            close: false,
+            detach: None,
+            taken: 0,
+            write_error: None,
+            info: Arc::new(ServerInfo::default()),
+        }
+    }
+
+    /// Writes the buffered replies (and `extra` after them) to the socket.
+    pub(crate) fn flush_with(&mut self, extra: &[&[u8]]) -> io::Result<()> {
+        if let Some(e) = self.write_error.take() {
+            return Err(e);
+        }
+        let res = match extra {
+            [] if self.out.is_empty() => Ok(()),
+            [] => self.sink.write_all(&[self.out.as_bytes()]),
+            [a] => self.sink.write_all(&[self.out.as_bytes(), a]),
+            [a, b] => self.sink.write_all(&[self.out.as_bytes(), a, b]),
+            _ => {
+                let mut all = vec![self.out.as_bytes()];
+                all.extend_from_slice(extra);
+                self.sink.write_all(&all)
+            }
+        };
+        self.out.clear();
+        res
+    }
+
+    /// Records a failed write so the connection loop closes the connection.
+    fn note_write(&mut self, res: io::Result<()>) {
+        if let Err(e) = res {
+            self.write_error.get_or_insert(e);
+            self.close = true;
+        }
+    }
+}
+
+/// One client connection, as seen by a [`Handler`](crate::Handler).
+///
+/// Every `write_*` method of [`Writer`] is available on `Conn` (it dereferences to
+/// the connection's reply buffer) and encodes for the connection's negotiated protocol:
+/// after `HELLO 3`, [`write_null`](Writer::write_null) writes `_`, before it `$-1`.
+/// Replies are buffered and sent together once every command already received has been
+/// served: one `write` per pipeline batch.
+///
+/// ```no_run
+/// use redcon::{Command, Conn};
+///
+/// struct Counter(u64);
+///
+/// redcon::listen_and_serve("127.0.0.1:6380", |conn: &mut Conn, cmd: Command| {
+///     if conn.context::<Counter>().is_none() {
+///         conn.set_context(Counter(0));
+///     }
+///     let n = {
+///         let c = conn.context_mut::<Counter>().expect("set above");
+///         c.0 += 1;
+///         c.0
+///     };
+///     match cmd.name().to_ascii_lowercase().as_slice() {
+///         b"count" => conn.write_u64(n),
+///         b"quit" => {
+///             conn.write_string("OK");
+///             conn.close();
+///         }
+///         _ => conn.write_null(),
+///     }
+/// })?;
+/// # Ok::<(), redcon::Error>(())
+/// ```
+pub struct Conn<'a> {
+    pub(crate) state: &'a mut ConnState,
+    pub(crate) rest: &'a [u8],
+}
+
+impl<'a> Conn<'a> {
+    pub(crate) fn new(state: &'a mut ConnState, rest: &'a [u8]) -> Self {
+        Conn { state, rest }
+    }
+
+    /// The connection's id: unique within the server, increasing from 1 in accept order
+    /// (like Redis's `CLIENT ID`).
+    pub fn id(&self) -> u64 {
+        self.state.id
+    }
+
+    /// The client's address: a TCP peer, or a Unix-socket peer.
+    pub fn peer_addr(&self) -> &PeerAddr {
+        &self.state.peer
+    }
+
+    /// Whether the connection is over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.state.tls
+    }
+
+    /// The protocol replies are encoded in: RESP2 until the client sends `HELLO 3`.
+    pub fn protocol(&self) -> Protocol {
+        self.state.out.protocol()
+    }
+
+    /// Switches the protocol for every reply written from now on (the built-in `HELLO`
+    /// does this).
+    pub fn set_protocol(&mut self, protocol: Protocol) {
+        self.state.out.set_protocol(protocol);
+    }
+
+    /// The name the client gave itself (`CLIENT SETNAME`, `HELLO ... SETNAME`), if any.
+    pub fn client_name(&self) -> Option<&[u8]> {
+        self.state.name.as_deref()
+    }
+
+    /// Sets or clears (with `None`) the client's name.
+    pub fn set_client_name(&mut self, name: Option<&[u8]>) {
+        self.state.name = name.map(<[u8]>::to_vec);
+    }
+
+    /// Stores a value of any type as this connection's user state, replacing any
+    /// previous one.
+    pub fn set_context<T: Any + Send>(&mut self, value: T) {
+        self.state.context = Some(Box::new(value));
+    }
+
+    /// The connection's user state, if one of type `T` was set.
+    pub fn context<T: Any + Send>(&self) -> Option<&T> {
+        self.state.context.as_ref()?.downcast_ref()
+    }
+
+    /// The connection's user state, mutably, if one of type `T` was set.
+    pub fn context_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
+        self.state.context.as_mut()?.downcast_mut()
+    }
+
+    /// Removes and returns the user state if it is of type `T`.
+    pub fn take_context<T: Any + Send>(&mut self) -> Option<T> {
+        match self.state.context.take()?.downcast::<T>() {
+            Ok(b) => Some(*b),
+            Err(other) => {
+                self.state.context = Some(other);
+                None
+            }
+        }
+    }
+
+    /// Closes the connection once this command returns. Replies written so far,
+    /// including to this command, are sent first; commands after it in the pipeline are
+    /// not served.
+    pub fn close(&mut self) {
+        self.state.close = true;
+    }
+
+    /// Hands the connection over to `f` once this command returns: the replies written
+    /// so far are flushed, then `f` receives a [`DetachedConn`] that owns the socket,
+    /// the bytes already read and not yet served, and this connection's protocol, name
+    /// and context. `f` runs on the connection's thread; it may move the `DetachedConn`
+    /// to another thread. The server's handler sees no more commands and no
+    /// [`on_close`](crate::Handler::on_close) for this connection.
+    pub fn detach<F>(&mut self, f: F)
+    where
+        F: FnOnce(DetachedConn) + Send + 'static,
+    {
+        self.state.detach = Some(Box::new(f));
+    }
+
+    /// The commands already received after the current one (the rest of the pipeline),
+    /// copied, without consuming them: they are still served one by one afterwards. Stops
+    /// at the first incomplete or malformed command.
+    pub fn peek_pipeline(&self) -> Vec<OwnedCommand> {
+        self.scan_pipeline().0
+    }
+
+    /// Takes the commands already received after the current one, so the handler can
+    /// serve them as a batch; they are not passed to
+    /// [`on_command`](crate::Handler::on_command) again. Stops at the first incomplete or
+    /// malformed command (which the connection then handles as usual).
+    pub fn take_pipeline(&mut self) -> Vec<OwnedCommand> {
+        let (cmds, used) = self.scan_pipeline();
+        self.rest = &self.rest[used..];
+        self.state.taken += used;
+        cmds
+    }
+
+    fn scan_pipeline(&self) -> (Vec<OwnedCommand>, usize) {
+        let mut parser = Parser::with_limits(self.state.limits);
+        let mut cmds = Vec::new();
+        let mut used = 0;
+        while let Ok(Parsed::Command { command, consumed }) = parser.parse(&self.rest[used..]) {
+            cmds.push(command.to_owned_command());
+            used += consumed;
+        }
+        (cmds, used)
+    }
+
+    /// Writes a bulk string reply. Large values (64 KiB and more) are written to the
+    /// socket straight from `data`, after the replies buffered before them, instead of
+    /// being copied into the reply buffer.
+    pub fn write_bulk(&mut self, data: impl AsRef<[u8]>) {
+        let data = data.as_ref();
+        if data.len() < DIRECT_WRITE_MIN || self.state.out.is_discarding() {
+            self.state.out.write_bulk(data);
+            return;
+        }
+        crate::resp::append_bulk_header(self.state.out.buffer_mut(), data.len());
+        let res = self.state.flush_with(&[data, b"\r\n"]);
+        self.state.note_write(res);
+    }
+
+    /// Sends the replies written so far now, instead of at the end of the pipeline
+    /// batch. Rarely needed: the server flushes after each batch, and whenever the
+    /// buffer grows large.
+    ///
+    /// # Errors
+    /// The socket write failed; the connection will be closed after this command.
+    pub fn flush(&mut self) -> io::Result<()> {
+        let res = self.state.flush_with(&[]);
+        match res {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let copy = io::Error::new(e.kind(), e.to_string());
+                self.state.note_write(Err(e));
+                Err(copy)
+            }
+        }
+    }
+}
+
+impl Deref for Conn<'_> {
+    type Target = Writer;
+
+    fn deref(&self) -> &Writer {
+        &self.state.out
+    }
+}
+
+impl DerefMut for Conn<'_> {
+    fn deref_mut(&mut self) -> &mut Writer {
+        &mut self.state.out
+    }
+}
+
+impl fmt::Debug for Conn<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Conn")
+            .field("id", &self.state.id)
+            .field("peer", &self.state.peer)
+            .field("protocol", &self.protocol())
+            .finish_non_exhaustive()
+    }
+}

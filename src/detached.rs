@@ -1,0 +1,297 @@
+//! [`DetachedConn`]: a connection taken out of the server's command loop, owning its
+//! socket, the bytes already read, and its protocol and state — for pub/sub and other
+//! long-lived protocols. [`ConnWriter`] is a cloneable, `Send` handle that writes to the
+//! same client from another thread while the `DetachedConn` blocks reading.
+
+use crate::io::{PeerAddr, ReadHalf, WriteHalf};
+use crate::resp::{Command, Protocol, ReadError, Reader, Writer};
+use crate::server::ClientSlot;
+use std::any::Any;
+use std::fmt;
+use std::io;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Serialises whole flushes from several writers of one connection so their bytes
+/// never interleave.
+type WriteLock = Arc<Mutex<()>>;
+
+fn lock(m: &Mutex<()>) -> MutexGuard<'_, ()> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A connection detached from the server with [`Conn::detach`](crate::Conn::detach).
+///
+/// Read commands with [`read_command`](Self::read_command); write replies with the
+/// [`Writer`] methods it dereferences to, then [`flush`](Self::flush). To write from
+/// another thread while this one blocks in `read_command` (a pub/sub publisher, say),
+/// take a [`ConnWriter`] with [`writer`](Self::writer). It works the same over TCP,
+/// Unix sockets and TLS.
+///
+/// Dropping it flushes what is buffered and closes the connection.
+///
+/// ```no_run
+/// use redcon::{Command, Conn};
+///
+/// redcon::listen_and_serve("127.0.0.1:6380", |conn: &mut Conn, cmd: Command| {
+///     if cmd.is("detach") {
+///         conn.write_string("OK");
+///         conn.detach(|mut d| {
+///             // Serve the same connection in a loop of our own.
+///             while let Ok(Some(cmd)) = d.read_command() {
+///                 let echo = cmd.name().to_vec();
+///                 d.write_bulk(echo);
+///                 if d.flush().is_err() {
+///                     break;
+///                 }
+///             }
+///         });
+///     } else {
+///         conn.write_string("PONG");
+///     }
+/// })?;
+/// # Ok::<(), redcon::Error>(())
+/// ```
+pub struct DetachedConn {
+    id: u64,
+    peer: PeerAddr,
+    reader: Reader<ReadHalf>,
+    out: Writer,
+    sink: WriteHalf,
+    write_lock: WriteLock,
+    context: Option<Box<dyn Any + Send>>,
+    name: Option<Vec<u8>>,
+    // Keeps the client counted by the server (max clients) and reachable by its
+    // shutdown until the connection is dropped.
+    _slot: ClientSlot,
+}
+
+pub(crate) struct DetachedParts {
+    pub(crate) id: u64,
+    pub(crate) peer: PeerAddr,
+    pub(crate) reader: Reader<ReadHalf>,
+    pub(crate) protocol: Protocol,
+    pub(crate) sink: WriteHalf,
+    pub(crate) context: Option<Box<dyn Any + Send>>,
+    pub(crate) name: Option<Vec<u8>>,
+    pub(crate) slot: ClientSlot,
+}
+
+impl DetachedConn {
+    pub(crate) fn new(p: DetachedParts) -> DetachedConn {
+        DetachedConn {
+            id: p.id,
+            peer: p.peer,
+            reader: p.reader,
+            out: Writer::with_protocol(p.protocol),
+            sink: p.sink,
+            write_lock: Arc::new(Mutex::new(())),
+            context: p.context,
+            name: p.name,
+            _slot: p.slot,
+        }
+    }
+
+    /// Reads the next command, blocking until one is complete. Commands that were
+    /// already received when the connection was detached come first.
+    ///
+    /// Returns `Ok(None)` when the client closed the connection (or the server is
+    /// shutting down).
+    ///
+    /// # Errors
+    /// [`ReadError::Protocol`] for a malformed request (Redis would now reply
+    /// `-ERR Protocol error: ...` and close: see
+    /// [`ProtocolError::reply`](crate::ProtocolError::reply)),
+    /// [`ReadError::QueryBufferLimit`], or [`ReadError::Io`].
+    pub fn read_command(&mut self) -> Result<Option<Command<'_>>, ReadError> {
+        self.reader.read_command()
+    }
+
+    /// Sends everything written so far.
+    ///
+    /// # Errors
+    /// The socket write failed (the client is gone or stopped reading past the write
+    /// timeout).
+    pub fn flush(&mut self) -> io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let _guard = lock(&self.write_lock);
+        let res = self.sink.write_all(&[self.out.as_bytes()]);
+        self.out.clear();
+        res
+    }
+
+    /// Flushes, then closes the connection.
+    ///
+    /// # Errors
+    /// The final flush failed; the connection is closed anyway.
+    pub fn close(mut self) -> io::Result<()> {
+        let res = self.flush();
+        self.sink.close();
+        res
+    }
+
+    /// A handle that writes to this client from any thread. Writes through it and
+    /// through this `DetachedConn` never interleave mid-flush.
+    pub fn writer(&self) -> ConnWriter {
+        ConnWriter {
+            out: Writer::with_protocol(self.out.protocol()),
+            sink: self.sink.clone(),
+            write_lock: self.write_lock.clone(),
+        }
+    }
+
+    /// The connection's id (the same as it had before detaching).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// The client's address.
+    pub fn peer_addr(&self) -> &PeerAddr {
+        &self.peer
+    }
+
+    /// The protocol replies are encoded in.
+    pub fn protocol(&self) -> Protocol {
+        self.out.protocol()
+    }
+
+    /// Switches the protocol for replies written from now on.
+    pub fn set_protocol(&mut self, protocol: Protocol) {
+        self.out.set_protocol(protocol);
+    }
+
+    /// The client's name, if it set one.
+    pub fn client_name(&self) -> Option<&[u8]> {
+        self.name.as_deref()
+    }
+
+    /// Sets or clears the client's name.
+    pub fn set_client_name(&mut self, name: Option<&[u8]>) {
+        self.name = name.map(<[u8]>::to_vec);
+    }
+
+    /// Stores user state of any type, replacing the previous one.
+    pub fn set_context<T: Any + Send>(&mut self, value: T) {
+        self.context = Some(Box::new(value));
+    }
+
+    /// The user state, if one of type `T` was set (before or after detaching).
+    pub fn context<T: Any + Send>(&self) -> Option<&T> {
+        self.context.as_ref()?.downcast_ref()
+    }
+
+    /// The user state, mutably.
+    pub fn context_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
+        self.context.as_mut()?.downcast_mut()
+    }
+}
+
+impl Deref for DetachedConn {
+    type Target = Writer;
+
+    fn deref(&self) -> &Writer {
+        &self.out
+    }
+}
+
+impl DerefMut for DetachedConn {
+    fn deref_mut(&mut self) -> &mut Writer {
+        &mut self.out
+    }
+}
+
+impl Drop for DetachedConn {
+    fn drop(&mut self) {
+        let _ = self.flush();
+        self.sink.close();
+    }
+}
+
+impl fmt::Debug for DetachedConn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DetachedConn")
+            .field("id", &self.id)
+            .field("peer", &self.peer)
+            .field("protocol", &self.out.protocol())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Writes to a detached client from any thread; see [`DetachedConn::writer`].
+///
+/// It has its own reply buffer (use the [`Writer`] methods it dereferences to, then
+/// [`flush`](Self::flush)). Clones share the connection but not the buffer.
+pub struct ConnWriter {
+    out: Writer,
+    sink: WriteHalf,
+    write_lock: WriteLock,
+}
+
+impl ConnWriter {
+    /// Sends everything written to this handle so far.
+    ///
+    /// # Errors
+    /// The socket write failed: the client is gone, or stopped reading for longer than
+    /// the server's write timeout.
+    pub fn flush(&mut self) -> io::Result<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let _guard = lock(&self.write_lock);
+        let res = self.sink.write_all(&[self.out.as_bytes()]);
+        self.out.clear();
+        res
+    }
+
+    /// Writes `bytes` (already encoded RESP) straight to the client, after anything
+    /// buffered in this handle.
+    ///
+    /// # Errors
+    /// As for [`flush`](Self::flush).
+    pub fn send_raw(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let _guard = lock(&self.write_lock);
+        let res = self.sink.write_all(&[self.out.as_bytes(), bytes]);
+        self.out.clear();
+        res
+    }
+
+    /// Closes the connection for reading and writing; the `DetachedConn` blocked in
+    /// `read_command` sees end of stream.
+    pub fn close(&self) {
+        self.sink.close();
+    }
+}
+
+impl Clone for ConnWriter {
+    fn clone(&self) -> Self {
+        ConnWriter {
+            out: Writer::with_protocol(self.out.protocol()),
+            sink: self.sink.clone(),
+            write_lock: self.write_lock.clone(),
+        }
+    }
+}
+
+impl Deref for ConnWriter {
+    type Target = Writer;
+
+    fn deref(&self) -> &Writer {
+        &self.out
+    }
+}
+
+impl DerefMut for ConnWriter {
+    fn deref_mut(&mut self) -> &mut Writer {
+        &mut self.out
+    }
+}
+
+impl fmt::Debug for ConnWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnWriter")
+            .field("protocol", &self.out.protocol())
+            .finish_non_exhaustive()
+    }
+}

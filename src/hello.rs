@@ -1,0 +1,114 @@
+//! The built-in `HELLO` command, as Redis 7 answers it: protocol switch (`HELLO 2`,
+//! `HELLO 3`), the `AUTH` and `SETNAME` options, and the server-information reply — a
+//! map in RESP3, a flat array in RESP2.
+//!
+//! Modern clients (redis-py 8, node-redis 6) open every connection with `HELLO 3` and
+//! give up on an error, so a server must answer it to be usable at all; the server
+//! routes `HELLO` here unless the handler overrides
+//! [`Handler::on_hello`](crate::Handler::on_hello).
+
+use crate::conn::Conn;
+use crate::resp::{Command, Protocol};
+
+/// The `server` and `version` fields of the `HELLO` reply; set them with
+/// [`Server::server_info`](crate::Server::server_info).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerInfo {
+    /// The `server` field. Default: `"redis"`.
+    pub server: String,
+    /// The `version` field. Default: the Redis version whose behaviour redcon follows.
+    pub version: String,
+}
+
+/// The Redis version reported by default.
+pub const REDIS_VERSION: &str = "7.0.15";
+
+impl Default for ServerInfo {
+    fn default() -> Self {
+        ServerInfo {
+            server: "redis".into(),
+            version: REDIS_VERSION.into(),
+        }
+    }
+}
+
+/// Answers a `HELLO` command exactly as Redis 7 does with no password set, switching
+/// the connection's protocol and name as asked.
+///
+/// - `HELLO` (no argument) keeps the protocol; `HELLO 2` / `HELLO 3` switch first, so
+///   the reply is already in the new protocol.
+/// - Other versions → `-NOPROTO unsupported protocol version`; a version that is not an
+///   integer → `-ERR Protocol version is not an integer or out of range`.
+/// - `AUTH <user> <pass>`: accepted for the `default` user, as Redis with no
+///   `requirepass` (override [`Handler::on_hello`](crate::Handler::on_hello) to check
+///   credentials); any other user → `-WRONGPASS ...`.
+/// - `SETNAME <name>` sets the client name; an option without its value →
+///   `-ERR Syntax error in HELLO option '<opt>'`.
+///
+/// A handler that overrides `on_hello` can still call this for the default behaviour.
+pub fn reply(conn: &mut Conn<'_>, cmd: Command<'_>) {
+    let mut protocol = conn.protocol();
+    if let Some(ver) = cmd.get(1) {
+        match crate::resp::parse_int(ver) {
+            Some(2) => protocol = Protocol::Resp2,
+            Some(3) => protocol = Protocol::Resp3,
+            Some(_) => {
+                conn.write_error("NOPROTO unsupported protocol version");
+                return;
+            }
+            None => {
+                conn.write_error("ERR Protocol version is not an integer or out of range");
+                return;
+            }
+        }
+    }
+    let mut name = None;
+    let mut i = 2;
+    while i < cmd.len() {
+        let opt = &cmd[i];
+        let more = cmd.len() - 1 - i;
+        if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
+            if !cmd[i + 1].eq_ignore_ascii_case(b"default") {
+                conn.write_error(
+                    "WRONGPASS invalid username-password pair or user is disabled.",
+                );
+                return;
+            }
+            i += 3;
+        } else if opt.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
+            name = Some(&cmd[i + 1]);
+            i += 2;
+        } else {
+            let mut msg = b"ERR Syntax error in HELLO option '".to_vec();
+            msg.extend_from_slice(opt);
+            msg.push(b'\'');
+            conn.write_error(msg);
+            return;
+        }
+    }
+    if let Some(name) = name {
+        if !crate::reply::valid_client_name(name) {
+            conn.write_error(crate::reply::INVALID_CLIENT_NAME);
+            return;
+        }
+        conn.set_client_name(if name.is_empty() { None } else { Some(name) });
+    }
+    conn.set_protocol(protocol);
+    let info = conn.state.info.clone();
+    let id = conn.id();
+    conn.write_map(7);
+    conn.write_bulk("server");
+    conn.write_bulk(&info.server);
+    conn.write_bulk("version");
+    conn.write_bulk(&info.version);
+    conn.write_bulk("proto");
+    conn.write_int(if protocol == Protocol::Resp3 { 3 } else { 2 });
+    conn.write_bulk("id");
+    conn.write_u64(id);
+    conn.write_bulk("mode");
+    conn.write_bulk("standalone");
+    conn.write_bulk("role");
+    conn.write_bulk("master");
+    conn.write_bulk("modules");
+    conn.write_array(0);
+}

@@ -1,0 +1,15 @@
+//! Sockets, with no protocol knowledge: one [`Socket`] type over TCP and Unix streams,
+//! one [`Listener`] over their listeners, and the TLS session shared by a connection's
+//! reader and writer.
+
+mod listener;
+mod socket;
+#[cfg(feature = "tls")]
+pub(crate) mod tls;
+mod transport;
+
+pub(crate) use listener::Listener;
+pub use listener::ListenAddr;
+pub use socket::PeerAddr;
+pub(crate) use socket::Socket;
+pub(crate) use transport::{ReadHalf, WriteHalf};

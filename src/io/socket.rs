@@ -1,0 +1,146 @@
+//! [`Socket`]: one accepted stream, TCP or Unix, readable and writable through `&Socket`
+//! so that a connection's reader, its writer and the server's shutdown path can share
+//! one `Arc<Socket>` without duplicating the file descriptor.
+
+use std::fmt;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The address of a connection's peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeerAddr {
+    /// A TCP peer.
+    Tcp(SocketAddr),
+    /// A Unix-socket peer; the path is `None` for the usual unnamed client socket.
+    Unix(Option<PathBuf>),
+}
+
+impl fmt::Display for PeerAddr {
+    /// Formats like Redis's `CLIENT LIST` `addr=` field: `ip:port` for TCP, the socket
+    /// path (or `unix`) for Unix peers.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PeerAddr::Tcp(a) => write!(f, "{a}"),
+            PeerAddr::Unix(Some(p)) => write!(f, "{}", p.display()),
+            PeerAddr::Unix(None) => f.write_str("unix"),
+        }
+    }
+}
+
+/// An accepted stream socket.
+#[derive(Debug)]
+pub(crate) enum Socket {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Socket {
+    pub(crate) fn peer_addr(&self) -> PeerAddr {
+        match self {
+            Socket::Tcp(s) => s
+                .peer_addr()
+                .map(PeerAddr::Tcp)
+                .unwrap_or(PeerAddr::Tcp(SocketAddr::from(([0, 0, 0, 0], 0)))),
+            Socket::Unix(s) => PeerAddr::Unix(
+                s.peer_addr()
+                    .ok()
+                    .and_then(|a| a.as_pathname().map(|p| p.to_path_buf())),
+            ),
+        }
+    }
+
+    pub(crate) fn shutdown(&self, how: Shutdown) {
+        // Errors here mean the socket is already gone, which is what we wanted.
+        let _ = match self {
+            Socket::Tcp(s) => s.shutdown(how),
+            Socket::Unix(s) => s.shutdown(how),
+        };
+    }
+
+    pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.set_read_timeout(t),
+            Socket::Unix(s) => s.set_read_timeout(t),
+        }
+    }
+
+    pub(crate) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.set_write_timeout(t),
+            Socket::Unix(s) => s.set_write_timeout(t),
+        }
+    }
+
+    pub(crate) fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.set_nodelay(on),
+            Socket::Unix(_) => Ok(()),
+        }
+    }
+
+    /// Writes all of `bufs` with as few syscalls as the kernel allows (one `writev`
+    /// when the socket buffer has room).
+    pub(crate) fn write_all_vectored(&self, bufs: &[&[u8]]) -> io::Result<()> {
+        let mut me = self;
+        if let [one] = bufs {
+            // The common case, one reply buffer per batch: no vectors to build.
+            return me.write_all(one);
+        }
+        let mut bufs: Vec<&[u8]> = bufs.iter().copied().filter(|b| !b.is_empty()).collect();
+        while !bufs.is_empty() {
+            let slices: Vec<IoSlice<'_>> = bufs.iter().map(|b| IoSlice::new(b)).collect();
+            let mut n = match me.write_vectored(&slices) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            // Drop what was written: IoSlice::advance_slices needs a newer Rust.
+            while n > 0 {
+                if n >= bufs[0].len() {
+                    n -= bufs[0].len();
+                    bufs.remove(0);
+                } else {
+                    bufs[0] = &bufs[0][n..];
+                    n = 0;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Read for &Socket {
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => (&*s).read(buf),
+            Socket::Unix(s) => (&*s).read(buf),
+        }
+    }
+}
+
+impl Write for &Socket {
+    #[inline]
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => (&*s).write(buf),
+            Socket::Unix(s) => (&*s).write(buf),
+        }
+    }
+
+    #[inline]
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => (&*s).write_vectored(bufs),
+            Socket::Unix(s) => (&*s).write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

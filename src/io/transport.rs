@@ -1,0 +1,85 @@
+//! A connection's two halves: [`ReadHalf`] (what the connection thread, or a detached
+//! connection's reader, reads from) and [`WriteHalf`] (cheap to clone, so a second thread
+//! can write replies while the first is blocked reading). Plain sockets share one
+//! `Arc<Socket>`; TLS connections share the rustls session as well.
+
+use super::Socket;
+use std::io::{self, Read};
+use std::net::Shutdown;
+use std::sync::Arc;
+
+#[cfg(feature = "tls")]
+use super::tls::{TlsReader, TlsShared};
+
+#[derive(Debug)]
+pub(crate) enum ReadHalf {
+    Plain(Arc<Socket>),
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsReader>),
+}
+
+impl ReadHalf {
+    pub(crate) fn socket(&self) -> &Arc<Socket> {
+        match self {
+            ReadHalf::Plain(s) => s,
+            #[cfg(feature = "tls")]
+            ReadHalf::Tls(t) => &t.socket,
+        }
+    }
+
+    /// Releases buffers that only matter while bytes are in flight.
+    pub(crate) fn release_idle_buffer(&mut self) {
+        #[cfg(feature = "tls")]
+        if let ReadHalf::Tls(t) = self {
+            t.release_idle_buffer();
+        }
+    }
+}
+
+impl Read for ReadHalf {
+    #[inline]
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            ReadHalf::Plain(s) => (&**s).read(buf),
+            #[cfg(feature = "tls")]
+            ReadHalf::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum WriteHalf {
+    Plain(Arc<Socket>),
+    #[cfg(feature = "tls")]
+    Tls(Arc<TlsShared>, Arc<Socket>),
+}
+
+impl WriteHalf {
+    pub(crate) fn socket(&self) -> &Arc<Socket> {
+        match self {
+            WriteHalf::Plain(s) => s,
+            #[cfg(feature = "tls")]
+            WriteHalf::Tls(_, s) => s,
+        }
+    }
+
+    /// Writes every buffer in order; one `writev` for plain sockets when the kernel takes
+    /// it all.
+    pub(crate) fn write_all(&self, bufs: &[&[u8]]) -> io::Result<()> {
+        match self {
+            WriteHalf::Plain(s) => s.write_all_vectored(bufs),
+            #[cfg(feature = "tls")]
+            WriteHalf::Tls(t, s) => t.write_all(s, bufs),
+        }
+    }
+
+    /// Ends the connection: a TLS close_notify first, then shuts the socket both ways so
+    /// the peer sees end-of-stream even while another handle to the socket lives on.
+    pub(crate) fn close(&self) {
+        #[cfg(feature = "tls")]
+        if let WriteHalf::Tls(t, s) = self {
+            t.close(s);
+        }
+        self.socket().shutdown(Shutdown::Both);
+    }
+}

@@ -1,0 +1,244 @@
+//! The connection loop, one per thread: read once → serve every complete command already
+//! buffered → write all their replies at once → read again. Also the connection's
+//! start (TLS handshake, max clients, `on_accept`) and end (`on_close` or detach).
+
+use super::registry::{ClientSlot, Shared};
+use crate::conn::{Conn, ConnState, FLUSH_AT};
+use crate::detached::{DetachedConn, DetachedParts};
+use crate::handler::{CloseReason, Handler};
+use crate::io::{ReadHalf, Socket, WriteHalf};
+use crate::resp::{ReadError, Reader};
+use std::any::Any;
+use std::io;
+use std::net::Shutdown;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+/// How serving a connection ended.
+enum Outcome {
+    Close(CloseReason),
+    Detach,
+}
+
+/// Runs one connection to its end, on its own thread.
+pub(crate) fn run<H: Handler>(
+    shared: Arc<Shared>,
+    handler: Arc<H>,
+    socket: Arc<Socket>,
+    slot: ClientSlot,
+) {
+    let cfg = &shared.config;
+    let _ = socket.set_nodelay(cfg.nodelay);
+    let _ = socket.set_write_timeout(cfg.write_timeout);
+    let Some((read_half, sink)) = open_transport(&shared, &socket) else {
+        socket.shutdown(Shutdown::Both);
+        return;
+    };
+    let _ = socket.set_read_timeout(cfg.idle_timeout);
+    let tls = !matches!(sink, WriteHalf::Plain(_));
+    let mut state = ConnState::new(slot.id, socket.peer_addr(), tls, sink, cfg.limits);
+    state.info = cfg.info.clone();
+    log::debug!("accepted client {} from {}", state.id, state.peer);
+
+    if shared.clients() > cfg.max_clients {
+        state.out.write_error("ERR max number of clients reached");
+        let _ = state.flush_with(&[]);
+        state.sink.close();
+        log::debug!("client {} refused: max clients reached", state.id);
+        return;
+    }
+    let accepted = catch_unwind(AssertUnwindSafe(|| {
+        handler.on_accept(&mut Conn::new(&mut state, &[]))
+    }));
+    if !matches!(accepted, Ok(true)) {
+        let _ = state.flush_with(&[]);
+        state.sink.close();
+        log::debug!("client {} refused by on_accept", state.id);
+        return;
+    }
+
+    let mut reader = Reader::with_limits(
+        read_half,
+        cfg.limits,
+        cfg.read_buffer_size,
+        cfg.max_query_buffer,
+    );
+    match serve(&*handler, &shared, &mut state, &mut reader) {
+        Outcome::Close(reason) => {
+            log::debug!("client {} closed: {}", state.id, reason);
+            if let CloseReason::Panic(msg) = &reason {
+                log::warn!("handler panicked serving client {}: {}", state.id, msg);
+            }
+            // Close before on_close so a slow on_close cannot hold the client.
+            state.sink.close();
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                handler.on_close(&mut Conn::new(&mut state, &[]), &reason)
+            }));
+        }
+        Outcome::Detach => {
+            let Some(f) = state.detach.take() else { return };
+            // A detached connection has no idle timeout: pub/sub clients idle by design.
+            let _ = socket.set_read_timeout(None);
+            log::debug!("client {} detached", state.id);
+            let conn = DetachedConn::new(DetachedParts {
+                id: state.id,
+                peer: state.peer.clone(),
+                reader,
+                protocol: state.out.protocol(),
+                sink: state.sink.clone(),
+                context: state.context.take(),
+                name: state.name.take(),
+                slot,
+            });
+            if let Err(p) = catch_unwind(AssertUnwindSafe(move || f(conn))) {
+                log::warn!("detached connection handler panicked: {}", panic_message(&*p));
+            }
+        }
+    }
+}
+
+/// Sets up plain or TLS reading and writing; `None` if the TLS handshake failed.
+fn open_transport(shared: &Shared, socket: &Arc<Socket>) -> Option<(ReadHalf, WriteHalf)> {
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &shared.config.tls {
+        use crate::io::tls::{TlsReader, TlsShared};
+        let session = match TlsShared::new(tls.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                log::warn!("cannot create TLS session: {e}");
+                return None;
+            }
+        };
+        let mut reader = TlsReader::new(session.clone(), socket.clone());
+        let _ = socket.set_read_timeout(Some(shared.config.tls_handshake_timeout));
+        if let Err(e) = reader.handshake() {
+            log::debug!("TLS handshake failed: {e}");
+            return None;
+        }
+        return Some((
+            ReadHalf::Tls(Box::new(reader)),
+            WriteHalf::Tls(session, socket.clone()),
+        ));
+    }
+    let _ = shared;
+    Some((ReadHalf::Plain(socket.clone()), WriteHalf::Plain(socket.clone())))
+}
+
+fn serve<H: Handler>(
+    handler: &H,
+    shared: &Shared,
+    state: &mut ConnState,
+    reader: &mut Reader<ReadHalf>,
+) -> Outcome {
+    loop {
+        // Serve every complete command already buffered: one pipeline batch.
+        loop {
+            let (cmd, rest) = match reader.next_buffered() {
+                Ok(Some(next)) => next,
+                Ok(None) => break,
+                Err(e) => {
+                    // Replies to the good commands before it go first, as in Redis.
+                    state.out.write_raw(&e.reply());
+                    let _ = state.flush_with(&[]);
+                    return Outcome::Close(CloseReason::Protocol(e));
+                }
+            };
+            // Redis treats these as a browser being tricked into talking to it.
+            if cmd.is("post") || cmd.is("host:") {
+                let _ = state.flush_with(&[]);
+                return Outcome::Close(CloseReason::CrossProtocol);
+            }
+            let is_hello = cmd.is("hello");
+            let mark = state.out.len();
+            let served = catch_unwind(AssertUnwindSafe(|| {
+                let mut conn = Conn::new(state, rest);
+                if is_hello {
+                    handler.on_hello(&mut conn, cmd);
+                } else {
+                    handler.on_command(&mut conn, cmd);
+                }
+            }));
+            if let Err(p) = served {
+                // Drop the half-written reply; send the complete ones before it.
+                state.out.buffer_mut().truncate(mark);
+                let _ = state.flush_with(&[]);
+                return Outcome::Close(CloseReason::Panic(panic_message(&*p)));
+            }
+            if state.taken > 0 {
+                reader.consume(state.taken);
+                state.taken = 0;
+            }
+            if let Some(e) = state.write_error.take() {
+                return Outcome::Close(write_failure(e));
+            }
+            if state.close {
+                return match state.flush_with(&[]) {
+                    Ok(()) => Outcome::Close(CloseReason::Closed),
+                    Err(e) => Outcome::Close(write_failure(e)),
+                };
+            }
+            if state.detach.is_some() {
+                return match state.flush_with(&[]) {
+                    Ok(()) => Outcome::Detach,
+                    Err(e) => Outcome::Close(write_failure(e)),
+                };
+            }
+            if state.out.len() >= FLUSH_AT {
+                if let Err(e) = state.flush_with(&[]) {
+                    return Outcome::Close(write_failure(e));
+                }
+            }
+        }
+        // One write for the whole batch.
+        if let Err(e) = state.flush_with(&[]) {
+            return Outcome::Close(write_failure(e));
+        }
+        if shared.is_shutting_down() {
+            return Outcome::Close(CloseReason::ServerShutdown);
+        }
+        match reader.fill_buf() {
+            Ok(0) if shared.is_shutting_down() => {
+                return Outcome::Close(CloseReason::ServerShutdown)
+            }
+            Ok(0) => return Outcome::Close(CloseReason::ClientClosed),
+            Ok(_) => {}
+            Err(ReadError::Io(e))
+                if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
+            {
+                return Outcome::Close(CloseReason::IdleTimeout)
+            }
+            Err(_) if shared.is_shutting_down() => {
+                return Outcome::Close(CloseReason::ServerShutdown)
+            }
+            Err(ReadError::Io(e)) => return Outcome::Close(CloseReason::Io(e)),
+            Err(ReadError::QueryBufferLimit) => {
+                return Outcome::Close(CloseReason::QueryBufferLimit)
+            }
+            Err(ReadError::Protocol(e)) => {
+                state.out.write_raw(&e.reply());
+                let _ = state.flush_with(&[]);
+                return Outcome::Close(CloseReason::Protocol(e));
+            }
+            #[allow(unreachable_patterns)]
+            Err(e) => return Outcome::Close(CloseReason::Io(io::Error::other(format!("{e:?}")))),
+        }
+    }
+}
+
+/// A write that timed out means the client stopped reading.
+fn write_failure(e: io::Error) -> CloseReason {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => CloseReason::WriteTimeout,
+        _ => CloseReason::Io(e),
+    }
+}
+
+pub(crate) fn panic_message(p: &(dyn Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_string()
+    }
+}

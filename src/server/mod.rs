@@ -1,0 +1,497 @@
+//! [`Server`]: the builder and its options, the accept loop that gives each client its
+//! own thread, and [`ServerHandle`] to wait for, inspect and shut down a running server.
+//! Also the Go-style free functions [`listen_and_serve`] and friends.
+
+mod connection;
+mod registry;
+
+pub(crate) use registry::ClientSlot;
+use registry::Shared;
+
+use crate::error::Error;
+use crate::handler::Handler;
+use crate::hello::ServerInfo;
+use crate::io::{ListenAddr, Listener};
+use crate::resp::Limits;
+use std::fmt;
+use std::io;
+use std::net::TcpListener;
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+
+/// Called with each error from `accept` (e.g. out of file descriptors). The server
+/// goes on accepting after a short pause.
+pub type AcceptErrorFn = Arc<dyn Fn(&io::Error) + Send + Sync>;
+
+/// Server options. Each default is documented on the builder method that sets it.
+#[derive(Clone)]
+pub(crate) struct Config {
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) write_timeout: Option<Duration>,
+    pub(crate) max_clients: usize,
+    pub(crate) stack_size: usize,
+    pub(crate) read_buffer_size: usize,
+    pub(crate) max_query_buffer: usize,
+    pub(crate) limits: Limits,
+    pub(crate) nodelay: bool,
+    pub(crate) backlog: i32,
+    pub(crate) shutdown_grace: Duration,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
+    pub(crate) tls_handshake_timeout: Duration,
+    pub(crate) accept_error: Option<AcceptErrorFn>,
+    pub(crate) info: Arc<ServerInfo>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            idle_timeout: None,
+            write_timeout: Some(Duration::from_secs(30)),
+            max_clients: 10_000,
+            stack_size: 256 * 1024,
+            read_buffer_size: 4096,
+            max_query_buffer: 1 << 30,
+            limits: Limits::default(),
+            nodelay: true,
+            backlog: 511,
+            shutdown_grace: Duration::from_secs(5),
+            #[cfg(feature = "tls")]
+            tls: None,
+            tls_handshake_timeout: Duration::from_secs(10),
+            accept_error: None,
+            info: Arc::new(ServerInfo::default()),
+        }
+    }
+}
+
+enum Bind {
+    None,
+    Tcp(String),
+    Unix(PathBuf),
+    TcpListener(TcpListener),
+    UnixListener(UnixListener),
+}
+
+/// A Redis-protocol server: a handler, an address, and options.
+///
+/// Build it with [`Server::new`], choose where it listens ([`addr`](Self::addr),
+/// [`unix`](Self::unix), or an already-bound listener), set options, then either
+/// [`serve`](Self::serve) (blocks) or [`start`](Self::start) (returns a
+/// [`ServerHandle`]).
+///
+/// ```
+/// use redcon::{Command, Conn, Server};
+/// use std::time::Duration;
+///
+/// let handle = Server::new(|conn: &mut Conn, cmd: Command| {
+///     if cmd.is("ping") {
+///         conn.write_string("PONG")
+///     } else {
+///         conn.write_error("ERR unknown command")
+///     }
+/// })
+/// .addr("127.0.0.1:0") // any free port
+/// .idle_timeout(Duration::from_secs(300))
+/// .start()?;
+///
+/// // A client talks to it...
+/// use std::io::{Read, Write};
+/// let mut client = std::net::TcpStream::connect(handle.local_addr().to_string())?;
+/// client.write_all(b"PING\r\n")?;
+/// let mut reply = [0u8; 7];
+/// client.read_exact(&mut reply)?;
+/// assert_eq!(&reply, b"+PONG\r\n");
+///
+/// handle.shutdown();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Server<H: Handler> {
+    handler: Arc<H>,
+    bind: Bind,
+    config: Config,
+    ready: Option<Sender<ListenAddr>>,
+}
+
+impl<H: Handler> Server<H> {
+    /// A server for `handler`, with Redis's defaults and no address yet.
+    pub fn new(handler: H) -> Self {
+        Server {
+            handler: Arc::new(handler),
+            bind: Bind::None,
+            config: Config::default(),
+            ready: None,
+        }
+    }
+
+    /// Listens on a TCP address, `host:port` (anything `ToSocketAddrs` resolves; port 0
+    /// picks a free port).
+    pub fn addr(mut self, addr: impl Into<String>) -> Self {
+        self.bind = Bind::Tcp(addr.into());
+        self
+    }
+
+    /// Listens on a Unix socket at `path`. A stale socket file from an earlier run is
+    /// replaced; the file is removed when the server stops.
+    pub fn unix(mut self, path: impl Into<PathBuf>) -> Self {
+        self.bind = Bind::Unix(path.into());
+        self
+    }
+
+    /// Serves on a TCP listener you bound yourself.
+    pub fn listener(mut self, listener: TcpListener) -> Self {
+        self.bind = Bind::TcpListener(listener);
+        self
+    }
+
+    /// Serves on a Unix listener you bound yourself.
+    pub fn unix_listener(mut self, listener: UnixListener) -> Self {
+        self.bind = Bind::UnixListener(listener);
+        self
+    }
+
+    /// Serves TLS with this rustls configuration (see
+    /// [`load_tls_config`](crate::load_tls_config) to build one from PEM files). Every
+    /// connection on the listener must then speak TLS.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
+        self.config.tls = Some(config);
+        self
+    }
+
+    /// How long a TLS client may take to complete its handshake. Default: 10 s.
+    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.config.tls_handshake_timeout = timeout;
+        self
+    }
+
+    /// Closes connections that send nothing for this long. Default: none (Redis's
+    /// `timeout 0`). A blocked read with a timeout costs no CPU while it waits.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Drops a client whose replies cannot be written for this long (it stopped reading
+    /// and its socket buffer is full), instead of holding its thread and memory forever.
+    /// `None` waits forever. Default: 30 s.
+    pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config.write_timeout = timeout;
+        self
+    }
+
+    /// The most clients connected at once, detached ones included; one more is answered
+    /// `-ERR max number of clients reached` and closed. Default: 10,000 (as Redis).
+    pub fn max_clients(mut self, n: usize) -> Self {
+        self.config.max_clients = n;
+        self
+    }
+
+    /// Stack size of each connection thread. Only the pages a thread touches use
+    /// memory. Default: 256 KiB.
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.config.stack_size = bytes;
+        self
+    }
+
+    /// Initial size of a connection's read buffer (allocated on the first read, grown on
+    /// demand, shrunk back after a large command). Default: 4 KiB.
+    pub fn read_buffer_size(mut self, bytes: usize) -> Self {
+        self.config.read_buffer_size = bytes.max(64);
+        self
+    }
+
+    /// Most unparsed input a client may have buffered before it is disconnected without
+    /// a reply (Redis's `client-query-buffer-limit`). Default: 1 GiB.
+    pub fn max_query_buffer(mut self, bytes: usize) -> Self {
+        self.config.max_query_buffer = bytes;
+        self
+    }
+
+    /// Largest bulk argument accepted (Redis's `proto-max-bulk-len`); a larger `$len` is a
+    /// protocol error. Default: 512 MiB.
+    pub fn max_bulk_len(mut self, bytes: usize) -> Self {
+        self.config.limits.max_bulk_len = bytes;
+        self
+    }
+
+    /// Longest inline request line, and longest `*`/`$` header. Default: 64 KiB.
+    pub fn max_inline_len(mut self, bytes: usize) -> Self {
+        self.config.limits.max_inline_len = bytes;
+        self
+    }
+
+    /// Largest argument count accepted in one multibulk request. Default: `i32::MAX` (as
+    /// Redis 7).
+    pub fn max_multibulk_len(mut self, n: usize) -> Self {
+        self.config.limits.max_multibulk_len = n;
+        self
+    }
+
+    /// Sets `TCP_NODELAY` on accepted TCP connections. Default: on.
+    pub fn nodelay(mut self, on: bool) -> Self {
+        self.config.nodelay = on;
+        self
+    }
+
+    /// Listen backlog for a listener the server binds itself. Default: 511 (as Redis).
+    pub fn backlog(mut self, n: i32) -> Self {
+        self.config.backlog = n;
+        self
+    }
+
+    /// How long [`ServerHandle::shutdown`] lets connections finish writing before it
+    /// forces their sockets closed. Default: 5 s.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.config.shutdown_grace = grace;
+        self
+    }
+
+    /// Called with each `accept` error. Default: log a warning.
+    pub fn on_accept_error(mut self, f: impl Fn(&io::Error) + Send + Sync + 'static) -> Self {
+        self.config.accept_error = Some(Arc::new(f));
+        self
+    }
+
+    /// The `server` and `version` fields of the built-in `HELLO` reply. Default:
+    /// `"redis"` and the Redis version whose behaviour redcon follows, so clients that
+    /// gate features on the version enable them.
+    pub fn server_info(mut self, server: impl Into<String>, version: impl Into<String>) -> Self {
+        self.config.info = Arc::new(ServerInfo {
+            server: server.into(),
+            version: version.into(),
+        });
+        self
+    }
+
+    /// Sends the listening address on `tx` once the server accepts connections (useful
+    /// with the blocking [`serve`](Self::serve) run on another thread).
+    pub fn notify_ready(mut self, tx: Sender<ListenAddr>) -> Self {
+        self.ready = Some(tx);
+        self
+    }
+
+    fn bind(&mut self) -> Result<Listener, Error> {
+        let backlog = self.config.backlog;
+        Ok(match std::mem::replace(&mut self.bind, Bind::None) {
+            Bind::None => return Err(Error::NoAddress),
+            Bind::Tcp(a) => Listener::bind_tcp(&a, backlog)?,
+            Bind::Unix(p) => Listener::bind_unix(&p, backlog)?,
+            Bind::TcpListener(l) => Listener::from_tcp(l),
+            Bind::UnixListener(l) => Listener::from_unix(l)?,
+        })
+    }
+
+    /// Binds and serves on the calling thread until the process ends.
+    ///
+    /// # Errors
+    /// [`Error::NoAddress`] if no address was set; [`Error::Io`] if binding fails.
+    pub fn serve(self) -> Result<(), Error> {
+        self.start()?.wait();
+        Ok(())
+    }
+
+    /// Binds, then serves on a background thread. The returned handle gives the bound
+    /// address, a ready signal, and [`shutdown`](ServerHandle::shutdown).
+    ///
+    /// # Errors
+    /// [`Error::NoAddress`] if no address was set; [`Error::Io`] if binding or spawning
+    /// the accept thread fails.
+    pub fn start(mut self) -> Result<ServerHandle, Error> {
+        let listener = self.bind()?;
+        let local_addr = listener.local_addr()?;
+        let shared = Shared::new(self.config.clone());
+        let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
+        let handler = self.handler.clone();
+        let user_ready = self.ready.take();
+        let addr = local_addr.clone();
+        let acceptor = {
+            let shared = shared.clone();
+            thread::Builder::new()
+                .name("redcon-accept".into())
+                .spawn(move || {
+                    let _ = ready_tx.send(addr.clone());
+                    if let Some(tx) = user_ready {
+                        let _ = tx.send(addr);
+                    }
+                    accept_loop(&listener, &shared, &handler);
+                })?
+        };
+        Ok(ServerHandle {
+            shared,
+            local_addr,
+            acceptor: Some(acceptor),
+            ready: ready_rx,
+        })
+    }
+}
+
+impl<H: Handler> fmt::Debug for Server<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server").finish_non_exhaustive()
+    }
+}
+
+fn accept_loop<H: Handler>(listener: &Listener, shared: &Arc<Shared>, handler: &Arc<H>) {
+    loop {
+        let socket = match listener.accept() {
+            Ok(s) => Arc::new(s),
+            Err(_) if shared.is_shutting_down() => return,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                match &shared.config.accept_error {
+                    Some(f) => f(&e),
+                    None => log::warn!("accept failed: {e}"),
+                }
+                // Out of file descriptors or similar: pause instead of spinning.
+                thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        if shared.is_shutting_down() {
+            return;
+        }
+        let Some(slot) = shared.register(&socket) else {
+            return;
+        };
+        let id = slot.id;
+        shared.thread_started();
+        let spawned = {
+            let shared = shared.clone();
+            let handler = handler.clone();
+            thread::Builder::new()
+                .name(format!("redcon-conn-{id}"))
+                .stack_size(shared.config.stack_size)
+                .spawn(move || {
+                    let done = ThreadDone(shared.clone());
+                    connection::run(shared, handler, socket, slot);
+                    drop(done);
+                })
+        };
+        match spawned {
+            Ok(t) => shared.add_thread(t),
+            Err(e) => {
+                shared.thread_finished();
+                log::warn!("cannot spawn a thread for client {id}: {e}");
+            }
+        }
+    }
+}
+
+/// Tells the registry a connection thread ended, even if it unwound.
+struct ThreadDone(Arc<Shared>);
+
+impl Drop for ThreadDone {
+    fn drop(&mut self) {
+        self.0.thread_finished();
+    }
+}
+
+/// A running server, from [`Server::start`].
+///
+/// Dropping the handle leaves the server running; call [`shutdown`](Self::shutdown) to
+/// stop it.
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+    local_addr: ListenAddr,
+    acceptor: Option<JoinHandle<()>>,
+    ready: Receiver<ListenAddr>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on (with the real port when bound to port 0).
+    pub fn local_addr(&self) -> &ListenAddr {
+        &self.local_addr
+    }
+
+    /// Receives the listening address once, when the accept loop is running. The
+    /// listener is bound before [`Server::start`] returns, so clients may connect even
+    /// earlier; this tells another thread that the server is up.
+    pub fn ready(&self) -> &Receiver<ListenAddr> {
+        &self.ready
+    }
+
+    /// The number of connected clients, detached ones included.
+    pub fn clients(&self) -> usize {
+        self.shared.clients()
+    }
+
+    /// Blocks until the server stops (only a [`shutdown`](Self::shutdown) from a clone
+    /// of the shared state stops it, so in practice: forever).
+    pub fn wait(mut self) {
+        if let Some(t) = self.acceptor.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Stops the server: no new connections are accepted; every connection is woken
+    /// (its blocked read ends) without polling; each finishes the commands it has
+    /// already read, sends their replies, and calls
+    /// [`on_close`](crate::Handler::on_close) with
+    /// [`CloseReason::ServerShutdown`](crate::CloseReason::ServerShutdown); then every
+    /// connection thread is joined. Clients that do not let their replies be written
+    /// are cut off after the shutdown grace period, so this returns in bounded time.
+    ///
+    /// Returns how many connection threads were joined.
+    pub fn shutdown(mut self) -> usize {
+        self.shared.begin_shutdown();
+        Listener::wake(&self.local_addr);
+        if let Some(t) = self.acceptor.take() {
+            let _ = t.join();
+        }
+        self.shared.finish_shutdown(self.shared.config.shutdown_grace)
+    }
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Serves `handler` on a TCP address with default options; blocks. The Rust twin of
+/// Go redcon's `ListenAndServe`.
+///
+/// # Errors
+/// Binding the address failed.
+///
+/// ```no_run
+/// redcon::listen_and_serve("127.0.0.1:6380", |conn: &mut redcon::Conn, _cmd: redcon::Command| {
+///     conn.write_string("OK");
+/// })?;
+/// # Ok::<(), redcon::Error>(())
+/// ```
+pub fn listen_and_serve<H: Handler>(addr: &str, handler: H) -> Result<(), Error> {
+    Server::new(handler).addr(addr).serve()
+}
+
+/// Serves `handler` over TLS on a TCP address; blocks.
+///
+/// # Errors
+/// Binding the address failed.
+#[cfg(feature = "tls")]
+pub fn listen_and_serve_tls<H: Handler>(
+    addr: &str,
+    handler: H,
+    config: Arc<rustls::ServerConfig>,
+) -> Result<(), Error> {
+    Server::new(handler).addr(addr).tls(config).serve()
+}
+
+/// Serves `handler` on a Unix socket at `path`; blocks.
+///
+/// # Errors
+/// Binding the socket failed.
+pub fn listen_and_serve_unix<H: Handler>(
+    path: impl Into<PathBuf>,
+    handler: H,
+) -> Result<(), Error> {
+    Server::new(handler).unix(path).serve()
+}

@@ -1,0 +1,151 @@
+//! The server's shared state: configuration, the live connections (so `shutdown` can
+//! wake each one by shutting its socket for reading, instead of polling), the count that
+//! enforces max clients, and the connection threads to join.
+//!
+//! The lock here is taken on accept, on close and on shutdown only, never per command.
+
+use super::Config;
+use crate::io::Socket;
+use std::collections::HashMap;
+use std::net::Shutdown;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct Registry {
+    shutting_down: bool,
+    sockets: HashMap<u64, Arc<Socket>>,
+    threads: Vec<JoinHandle<()>>,
+    running_threads: usize,
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    registry: Mutex<Registry>,
+    threads_done: Condvar,
+    clients: AtomicUsize,
+    next_id: AtomicU64,
+    shutting_down: AtomicBool,
+}
+
+fn lock(m: &Mutex<Registry>) -> MutexGuard<'_, Registry> {
+    // Nothing panics while holding this lock; never let poisoning spread anyway.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> Arc<Shared> {
+        Arc::new(Shared {
+            config,
+            registry: Mutex::new(Registry::default()),
+            threads_done: Condvar::new(),
+            clients: AtomicUsize::new(0),
+            next_id: AtomicU64::new(1),
+            shutting_down: AtomicBool::new(false),
+        })
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// The number of connected clients, detached ones included.
+    pub(crate) fn clients(&self) -> usize {
+        self.clients.load(Ordering::Relaxed)
+    }
+
+    /// Registers a new connection; `None` once shutdown has begun (the caller drops the
+    /// socket). Registration and shutdown take the same lock, so no connection can slip
+    /// in unseen by `begin_shutdown`.
+    pub(crate) fn register(self: &Arc<Self>, socket: &Arc<Socket>) -> Option<ClientSlot> {
+        let mut reg = lock(&self.registry);
+        if reg.shutting_down {
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        reg.sockets.insert(id, socket.clone());
+        self.clients.fetch_add(1, Ordering::Relaxed);
+        Some(ClientSlot {
+            shared: self.clone(),
+            id,
+        })
+    }
+
+    /// Keeps a connection thread's handle for joining at shutdown; finished threads are
+    /// reaped here so the list stays proportional to the live connections.
+    pub(crate) fn add_thread(&self, handle: JoinHandle<()>) {
+        let mut reg = lock(&self.registry);
+        if reg.threads.len() >= 64 && reg.threads.len() >= 2 * reg.running_threads {
+            reg.threads.retain(|t| !t.is_finished());
+        }
+        reg.threads.push(handle);
+    }
+
+    pub(crate) fn thread_started(&self) {
+        lock(&self.registry).running_threads += 1;
+    }
+
+    pub(crate) fn thread_finished(&self) {
+        let mut reg = lock(&self.registry);
+        reg.running_threads -= 1;
+        if reg.running_threads == 0 {
+            self.threads_done.notify_all();
+        }
+    }
+
+    /// Stops new registrations and wakes every connection: shutting a socket for reading
+    /// makes a blocked `read` return end-of-stream, while replies can still be written.
+    pub(crate) fn begin_shutdown(&self) {
+        let mut reg = lock(&self.registry);
+        reg.shutting_down = true;
+        self.shutting_down.store(true, Ordering::Release);
+        for s in reg.sockets.values() {
+            s.shutdown(Shutdown::Read);
+        }
+    }
+
+    /// Waits for the connection threads; after `grace`, shuts the remaining sockets
+    /// both ways (a thread blocked writing to a client that never reads then fails at
+    /// once), then joins every thread.
+    pub(crate) fn finish_shutdown(&self, grace: Duration) -> usize {
+        let deadline = Instant::now() + grace;
+        let mut reg = lock(&self.registry);
+        while reg.running_threads > 0 {
+            let now = Instant::now();
+            if now >= deadline {
+                for s in reg.sockets.values() {
+                    s.shutdown(Shutdown::Both);
+                }
+                break;
+            }
+            reg = self
+                .threads_done
+                .wait_timeout(reg, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        let threads = std::mem::take(&mut reg.threads);
+        drop(reg);
+        let n = threads.len();
+        for t in threads {
+            let _ = t.join();
+        }
+        n
+    }
+}
+
+/// One connected client, counted for max clients and known to shutdown. Dropping it
+/// forgets the client. It moves into a [`DetachedConn`](crate::DetachedConn) on detach.
+pub(crate) struct ClientSlot {
+    shared: Arc<Shared>,
+    pub(crate) id: u64,
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        lock(&self.shared.registry).sockets.remove(&self.id);
+        self.shared.clients.fetch_sub(1, Ordering::Relaxed);
+    }
+}
