@@ -15,7 +15,7 @@ use std::any::Any;
 use std::fmt;
 use std::io;
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::hello::ServerInfo;
 
@@ -48,6 +48,8 @@ pub(crate) struct ConnState {
     pub(crate) write_error: Option<io::Error>,
     /// What the built-in `HELLO` reports.
     pub(crate) info: Arc<ServerInfo>,
+    /// Set once detached: serialises flushes with the connection's `ConnWriter`s.
+    pub(crate) write_lock: Option<Arc<Mutex<()>>>,
 }
 
 impl ConnState {
@@ -66,7 +68,22 @@ impl ConnState {
             taken: 0,
             write_error: None,
             info: Arc::new(ServerInfo::default()),
+            write_lock: None,
         }
+    }
+
+    /// An inert state that owns nothing, left behind when a `DetachedConn` hands its
+    /// real state to [`serve`](crate::DetachedConn::serve).
+    pub(crate) fn placeholder() -> Self {
+        let mut s = ConnState::new(
+            0,
+            PeerAddr::Unix(None),
+            false,
+            WriteHalf::Closed,
+            Limits::default(),
+        );
+        s.close = true;
+        s
     }
 
     /// Writes the buffered replies (and `extra` after them) to the socket.
@@ -74,6 +91,11 @@ impl ConnState {
         if let Some(e) = self.write_error.take() {
             return Err(e);
         }
+        // Only a detached connection has a lock: the attached hot path takes none.
+        let _guard = self
+            .write_lock
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
         let res = match extra {
             [] if self.out.is_empty() => Ok(()),
             [] => self.sink.write_all(&[self.out.as_bytes()]),

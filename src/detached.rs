@@ -3,6 +3,8 @@
 //! long-lived protocols. [`ConnWriter`] is a cloneable, `Send` handle that writes to the
 //! same client from another thread while the `DetachedConn` blocks reading.
 
+use crate::conn::ConnState;
+use crate::handler::{CloseReason, Handler};
 use crate::io::{PeerAddr, ReadHalf, WriteHalf};
 use crate::resp::{Command, Protocol, ReadError, Reader, Writer};
 use crate::server::ClientSlot;
@@ -12,8 +14,6 @@ use std::io;
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// Serialises whole flushes from several writers of one connection so their bytes
-/// never interleave.
 type WriteLock = Arc<Mutex<()>>;
 
 fn lock(m: &Mutex<()>) -> MutexGuard<'_, ()> {
@@ -53,42 +53,21 @@ fn lock(m: &Mutex<()>) -> MutexGuard<'_, ()> {
 /// # Ok::<(), redcon::Error>(())
 /// ```
 pub struct DetachedConn {
-    id: u64,
-    peer: PeerAddr,
+    state: ConnState,
     reader: Reader<ReadHalf>,
-    out: Writer,
-    sink: WriteHalf,
-    write_lock: WriteLock,
-    context: Option<Box<dyn Any + Send>>,
-    name: Option<Vec<u8>>,
     // Keeps the client counted by the server (max clients) and reachable by its
     // shutdown until the connection is dropped.
-    _slot: ClientSlot,
-}
-
-pub(crate) struct DetachedParts {
-    pub(crate) id: u64,
-    pub(crate) peer: PeerAddr,
-    pub(crate) reader: Reader<ReadHalf>,
-    pub(crate) protocol: Protocol,
-    pub(crate) sink: WriteHalf,
-    pub(crate) context: Option<Box<dyn Any + Send>>,
-    pub(crate) name: Option<Vec<u8>>,
-    pub(crate) slot: ClientSlot,
+    slot: Option<ClientSlot>,
 }
 
 impl DetachedConn {
-    pub(crate) fn new(p: DetachedParts) -> DetachedConn {
+    pub(crate) fn new(mut state: ConnState, reader: Reader<ReadHalf>, slot: ClientSlot) -> Self {
+        state.write_lock = Some(Arc::new(Mutex::new(())));
+        state.close = false;
         DetachedConn {
-            id: p.id,
-            peer: p.peer,
-            reader: p.reader,
-            out: Writer::with_protocol(p.protocol),
-            sink: p.sink,
-            write_lock: Arc::new(Mutex::new(())),
-            context: p.context,
-            name: p.name,
-            _slot: p.slot,
+            state,
+            reader,
+            slot: Some(slot),
         }
     }
 
@@ -107,19 +86,24 @@ impl DetachedConn {
         self.reader.read_command()
     }
 
+    /// Serves this connection with `handler` exactly as the server would — pipeline
+    /// batches, built-in `HELLO`, panics contained, protocol errors answered — until it
+    /// closes (then `on_close` is called and the reason returned) or the handler
+    /// detaches it again (then `None`).
+    pub fn serve<H: Handler + ?Sized>(mut self, handler: &H) -> Option<CloseReason> {
+        let state = std::mem::replace(&mut self.state, ConnState::placeholder());
+        let reader = std::mem::replace(&mut self.reader, Reader::new(ReadHalf::Closed));
+        let slot = self.slot.take()?;
+        crate::server::serve_to_end(handler, state, reader, slot)
+    }
+
     /// Sends everything written so far.
     ///
     /// # Errors
     /// The socket write failed (the client is gone or stopped reading past the write
     /// timeout).
     pub fn flush(&mut self) -> io::Result<()> {
-        if self.out.is_empty() {
-            return Ok(());
-        }
-        let _guard = lock(&self.write_lock);
-        let res = self.sink.write_all(&[self.out.as_bytes()]);
-        self.out.clear();
-        res
+        self.state.flush_with(&[])
     }
 
     /// Flushes, then closes the connection.
@@ -128,7 +112,7 @@ impl DetachedConn {
     /// The final flush failed; the connection is closed anyway.
     pub fn close(mut self) -> io::Result<()> {
         let res = self.flush();
-        self.sink.close();
+        self.state.sink.close();
         res
     }
 
@@ -136,55 +120,59 @@ impl DetachedConn {
     /// through this `DetachedConn` never interleave mid-flush.
     pub fn writer(&self) -> ConnWriter {
         ConnWriter {
-            out: Writer::with_protocol(self.out.protocol()),
-            sink: self.sink.clone(),
-            write_lock: self.write_lock.clone(),
+            out: Writer::with_protocol(self.state.out.protocol()),
+            sink: self.state.sink.clone(),
+            write_lock: self
+                .state
+                .write_lock
+                .clone()
+                .unwrap_or_else(|| Arc::new(Mutex::new(()))),
         }
     }
 
     /// The connection's id (the same as it had before detaching).
     pub fn id(&self) -> u64 {
-        self.id
+        self.state.id
     }
 
     /// The client's address.
     pub fn peer_addr(&self) -> &PeerAddr {
-        &self.peer
+        &self.state.peer
     }
 
     /// The protocol replies are encoded in.
     pub fn protocol(&self) -> Protocol {
-        self.out.protocol()
+        self.state.out.protocol()
     }
 
     /// Switches the protocol for replies written from now on.
     pub fn set_protocol(&mut self, protocol: Protocol) {
-        self.out.set_protocol(protocol);
+        self.state.out.set_protocol(protocol);
     }
 
     /// The client's name, if it set one.
     pub fn client_name(&self) -> Option<&[u8]> {
-        self.name.as_deref()
+        self.state.name.as_deref()
     }
 
     /// Sets or clears the client's name.
     pub fn set_client_name(&mut self, name: Option<&[u8]>) {
-        self.name = name.map(<[u8]>::to_vec);
+        self.state.name = name.map(<[u8]>::to_vec);
     }
 
     /// Stores user state of any type, replacing the previous one.
     pub fn set_context<T: Any + Send>(&mut self, value: T) {
-        self.context = Some(Box::new(value));
+        self.state.context = Some(Box::new(value));
     }
 
     /// The user state, if one of type `T` was set (before or after detaching).
     pub fn context<T: Any + Send>(&self) -> Option<&T> {
-        self.context.as_ref()?.downcast_ref()
+        self.state.context.as_ref()?.downcast_ref()
     }
 
     /// The user state, mutably.
     pub fn context_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
-        self.context.as_mut()?.downcast_mut()
+        self.state.context.as_mut()?.downcast_mut()
     }
 }
 
@@ -192,29 +180,32 @@ impl Deref for DetachedConn {
     type Target = Writer;
 
     fn deref(&self) -> &Writer {
-        &self.out
+        &self.state.out
     }
 }
 
 impl DerefMut for DetachedConn {
     fn deref_mut(&mut self) -> &mut Writer {
-        &mut self.out
+        &mut self.state.out
     }
 }
 
 impl Drop for DetachedConn {
     fn drop(&mut self) {
-        let _ = self.flush();
-        self.sink.close();
+        // After `serve` took everything out there is nothing left to close.
+        if self.slot.is_some() {
+            let _ = self.flush();
+            self.state.sink.close();
+        }
     }
 }
 
 impl fmt::Debug for DetachedConn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DetachedConn")
-            .field("id", &self.id)
-            .field("peer", &self.peer)
-            .field("protocol", &self.out.protocol())
+            .field("id", &self.state.id)
+            .field("peer", &self.state.peer)
+            .field("protocol", &self.state.out.protocol())
             .finish_non_exhaustive()
     }
 }

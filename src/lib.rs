@@ -3,6 +3,7 @@
 
 mod conn;
 mod detached;
+pub mod mux;
 mod error;
 mod handler;
 pub mod hello;

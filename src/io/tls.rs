@@ -175,15 +175,6 @@ impl TlsReader {
         }
         Ok(())
     }
-
-    /// Frees the raw buffer when nothing is pending in it (for idle connections).
-    pub(crate) fn release_idle_buffer(&mut self) {
-        if self.raw_start == self.raw_end {
-            self.raw = Vec::new();
-            self.raw_start = 0;
-            self.raw_end = 0;
-        }
-    }
 }
 
 impl Read for TlsReader {

@@ -13,33 +13,18 @@ use super::tls::{TlsReader, TlsShared};
 
 #[derive(Debug)]
 pub(crate) enum ReadHalf {
+    /// Reads nothing: what is left in a value whose halves moved elsewhere.
+    Closed,
     Plain(Arc<Socket>),
     #[cfg(feature = "tls")]
     Tls(Box<TlsReader>),
-}
-
-impl ReadHalf {
-    pub(crate) fn socket(&self) -> &Arc<Socket> {
-        match self {
-            ReadHalf::Plain(s) => s,
-            #[cfg(feature = "tls")]
-            ReadHalf::Tls(t) => &t.socket,
-        }
-    }
-
-    /// Releases buffers that only matter while bytes are in flight.
-    pub(crate) fn release_idle_buffer(&mut self) {
-        #[cfg(feature = "tls")]
-        if let ReadHalf::Tls(t) = self {
-            t.release_idle_buffer();
-        }
-    }
 }
 
 impl Read for ReadHalf {
     #[inline]
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
+            ReadHalf::Closed => Ok(0),
             ReadHalf::Plain(s) => (&**s).read(buf),
             #[cfg(feature = "tls")]
             ReadHalf::Tls(t) => t.read(buf),
@@ -49,17 +34,20 @@ impl Read for ReadHalf {
 
 #[derive(Debug, Clone)]
 pub(crate) enum WriteHalf {
+    /// Writes nowhere: what is left in a value whose halves moved elsewhere.
+    Closed,
     Plain(Arc<Socket>),
     #[cfg(feature = "tls")]
     Tls(Arc<TlsShared>, Arc<Socket>),
 }
 
 impl WriteHalf {
-    pub(crate) fn socket(&self) -> &Arc<Socket> {
+    pub(crate) fn socket(&self) -> Option<&Arc<Socket>> {
         match self {
-            WriteHalf::Plain(s) => s,
+            WriteHalf::Closed => None,
+            WriteHalf::Plain(s) => Some(s),
             #[cfg(feature = "tls")]
-            WriteHalf::Tls(_, s) => s,
+            WriteHalf::Tls(_, s) => Some(s),
         }
     }
 
@@ -67,6 +55,7 @@ impl WriteHalf {
     /// it all.
     pub(crate) fn write_all(&self, bufs: &[&[u8]]) -> io::Result<()> {
         match self {
+            WriteHalf::Closed => Err(io::ErrorKind::NotConnected.into()),
             WriteHalf::Plain(s) => s.write_all_vectored(bufs),
             #[cfg(feature = "tls")]
             WriteHalf::Tls(t, s) => t.write_all(s, bufs),
@@ -80,6 +69,8 @@ impl WriteHalf {
         if let WriteHalf::Tls(t, s) = self {
             t.close(s);
         }
-        self.socket().shutdown(Shutdown::Both);
+        if let Some(s) = self.socket() {
+            s.shutdown(Shutdown::Both);
+        }
     }
 }

@@ -4,10 +4,10 @@
 
 use super::registry::{ClientSlot, Shared};
 use crate::conn::{Conn, ConnState, FLUSH_AT};
-use crate::detached::{DetachedConn, DetachedParts};
+use crate::detached::DetachedConn;
 use crate::handler::{CloseReason, Handler};
 use crate::io::{ReadHalf, Socket, WriteHalf};
-use crate::resp::{ReadError, Reader};
+use crate::resp::{Command, ReadError, Reader};
 use std::any::Any;
 use std::io;
 use std::net::Shutdown;
@@ -35,7 +35,7 @@ pub(crate) fn run<H: Handler>(
         return;
     };
     let _ = socket.set_read_timeout(cfg.idle_timeout);
-    let tls = !matches!(sink, WriteHalf::Plain(_));
+    let tls = !matches!(sink, WriteHalf::Plain(_) | WriteHalf::Closed);
     let mut state = ConnState::new(slot.id, socket.peer_addr(), tls, sink, cfg.limits);
     state.info = cfg.info.clone();
     log::debug!("accepted client {} from {}", state.id, state.peer);
@@ -57,13 +57,25 @@ pub(crate) fn run<H: Handler>(
         return;
     }
 
-    let mut reader = Reader::with_limits(
+    let reader = Reader::with_limits(
         read_half,
         cfg.limits,
         cfg.read_buffer_size,
         cfg.max_query_buffer,
     );
-    match serve(&*handler, &shared, &mut state, &mut reader) {
+    serve_to_end(&*handler, state, reader, slot);
+}
+
+/// Serves a connection until it closes (then calls `on_close`) or detaches (then runs
+/// the detach function). Used by the connection thread and by
+/// [`DetachedConn::serve`].
+pub(crate) fn serve_to_end<H: Handler + ?Sized>(
+    handler: &H,
+    mut state: ConnState,
+    mut reader: Reader<ReadHalf>,
+    slot: ClientSlot,
+) -> Option<CloseReason> {
+    match serve(handler, slot.shared(), &mut state, &mut reader) {
         Outcome::Close(reason) => {
             log::debug!("client {} closed: {}", state.id, reason);
             if let CloseReason::Panic(msg) = &reason {
@@ -74,25 +86,20 @@ pub(crate) fn run<H: Handler>(
             let _ = catch_unwind(AssertUnwindSafe(|| {
                 handler.on_close(&mut Conn::new(&mut state, &[]), &reason)
             }));
+            Some(reason)
         }
         Outcome::Detach => {
-            let Some(f) = state.detach.take() else { return };
+            let f = state.detach.take()?;
             // A detached connection has no idle timeout: pub/sub clients idle by design.
-            let _ = socket.set_read_timeout(None);
+            if let Some(s) = state.sink.socket() {
+                let _ = s.set_read_timeout(None);
+            }
             log::debug!("client {} detached", state.id);
-            let conn = DetachedConn::new(DetachedParts {
-                id: state.id,
-                peer: state.peer.clone(),
-                reader,
-                protocol: state.out.protocol(),
-                sink: state.sink.clone(),
-                context: state.context.take(),
-                name: state.name.take(),
-                slot,
-            });
+            let conn = DetachedConn::new(state, reader, slot);
             if let Err(p) = catch_unwind(AssertUnwindSafe(move || f(conn))) {
                 log::warn!("detached connection handler panicked: {}", panic_message(&*p));
             }
+            None
         }
     }
 }
@@ -124,7 +131,7 @@ fn open_transport(shared: &Shared, socket: &Arc<Socket>) -> Option<(ReadHalf, Wr
     Some((ReadHalf::Plain(socket.clone()), WriteHalf::Plain(socket.clone())))
 }
 
-fn serve<H: Handler>(
+fn serve<H: Handler + ?Sized>(
     handler: &H,
     shared: &Shared,
     state: &mut ConnState,
@@ -143,26 +150,16 @@ fn serve<H: Handler>(
                     return Outcome::Close(CloseReason::Protocol(e));
                 }
             };
-            // Redis treats these as a browser being tricked into talking to it.
-            if cmd.is("post") || cmd.is("host:") {
-                let _ = state.flush_with(&[]);
-                return Outcome::Close(CloseReason::CrossProtocol);
-            }
-            let is_hello = cmd.is("hello");
-            let mark = state.out.len();
-            let served = catch_unwind(AssertUnwindSafe(|| {
-                let mut conn = Conn::new(state, rest);
-                if is_hello {
-                    handler.on_hello(&mut conn, cmd);
-                } else {
-                    handler.on_command(&mut conn, cmd);
+            match dispatch(handler, state, cmd, rest) {
+                Dispatch::Served => {}
+                Dispatch::CrossProtocol => {
+                    let _ = state.flush_with(&[]);
+                    return Outcome::Close(CloseReason::CrossProtocol);
                 }
-            }));
-            if let Err(p) = served {
-                // Drop the half-written reply; send the complete ones before it.
-                state.out.buffer_mut().truncate(mark);
-                let _ = state.flush_with(&[]);
-                return Outcome::Close(CloseReason::Panic(panic_message(&*p)));
+                Dispatch::Panicked(msg) => {
+                    let _ = state.flush_with(&[]);
+                    return Outcome::Close(CloseReason::Panic(msg));
+                }
             }
             if state.taken > 0 {
                 reader.consume(state.taken);
@@ -221,6 +218,43 @@ fn serve<H: Handler>(
             }
             #[allow(unreachable_patterns)]
             Err(e) => return Outcome::Close(CloseReason::Io(io::Error::other(format!("{e:?}")))),
+        }
+    }
+}
+
+enum Dispatch {
+    Served,
+    CrossProtocol,
+    Panicked(String),
+}
+
+/// Passes one command to the handler (`HELLO` to `on_hello`), refusing HTTP and
+/// containing a panic: the half-written reply of a command that panicked is dropped.
+fn dispatch<H: Handler + ?Sized>(
+    handler: &H,
+    state: &mut ConnState,
+    cmd: Command<'_>,
+    rest: &[u8],
+) -> Dispatch {
+    // Redis treats these as a browser being tricked into talking to it.
+    if cmd.is("post") || cmd.is("host:") {
+        return Dispatch::CrossProtocol;
+    }
+    let is_hello = cmd.is("hello");
+    let mark = state.out.len();
+    let served = catch_unwind(AssertUnwindSafe(|| {
+        let mut conn = Conn::new(state, rest);
+        if is_hello {
+            handler.on_hello(&mut conn, cmd);
+        } else {
+            handler.on_command(&mut conn, cmd);
+        }
+    }));
+    match served {
+        Ok(()) => Dispatch::Served,
+        Err(p) => {
+            state.out.buffer_mut().truncate(mark);
+            Dispatch::Panicked(panic_message(&*p))
         }
     }
 }

@@ -5,6 +5,7 @@
 mod connection;
 mod registry;
 
+pub(crate) use connection::serve_to_end;
 pub(crate) use registry::ClientSlot;
 use registry::Shared;
 

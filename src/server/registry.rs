@@ -143,6 +143,12 @@ pub(crate) struct ClientSlot {
     pub(crate) id: u64,
 }
 
+impl ClientSlot {
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+}
+
 impl Drop for ClientSlot {
     fn drop(&mut self) {
         lock(&self.shared.registry).sockets.remove(&self.id);

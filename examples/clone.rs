@@ -1,0 +1,510 @@
+//! A small Redis clone on redcon: strings with expiry, 16 databases, KEYS with Redis's
+//! glob, CLIENT and HELLO, and DETACH — every reply byte-identical to Redis 7 for the
+//! same input.
+//!
+//! ```text
+//! cargo run --release --example clone -- [--addr HOST:PORT] [--unix PATH]
+//!                                        [--tls-cert PEM --tls-key PEM]
+//! ```
+//! Default address 127.0.0.1:6380. `--unix` serves a Unix socket instead of TCP; the
+//! TLS flags serve TLS on `--addr`. Logging goes through `RUST_LOG`.
+
+use redcon::mux::{Arity, Mux};
+use redcon::resp::parse_int;
+use redcon::{reply, Command, Conn, Handler, Server};
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const DATABASES: usize = 16;
+/// Keys are spread over shards so 500 clients on two cores rarely meet on one lock.
+const SHARDS: usize = 64;
+
+struct Entry {
+    value: Vec<u8>,
+    expires: Option<Instant>,
+}
+
+impl Entry {
+    fn live(&self, now: Instant) -> bool {
+        self.expires.map_or(true, |t| t > now)
+    }
+}
+
+type Shard = HashMap<Vec<u8>, Entry>;
+
+/// One database: a sharded map.
+struct Db {
+    shards: Vec<Mutex<Shard>>,
+}
+
+/// All databases, shared by every connection.
+struct Store {
+    dbs: Vec<Db>,
+    hasher: RandomState,
+}
+
+fn lock(m: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    // A panicking command never leaves a shard half-written; keep serving.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Store {
+    fn new() -> Store {
+        Store {
+            dbs: (0..DATABASES)
+                .map(|_| Db {
+                    shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
+                })
+                .collect(),
+            hasher: RandomState::new(),
+        }
+    }
+
+    fn shard(&self, db: usize, key: &[u8]) -> MutexGuard<'_, Shard> {
+        let i = (self.hasher.hash_one(key) as usize) % SHARDS;
+        lock(&self.dbs[db].shards[i])
+    }
+
+    /// The live value of `key`, removing it if it has expired.
+    fn get(&self, db: usize, key: &[u8]) -> Option<Vec<u8>> {
+        let mut shard = self.shard(db, key);
+        let now = Instant::now();
+        match shard.get(key) {
+            Some(e) if e.live(now) => Some(e.value.clone()),
+            Some(_) => {
+                shard.remove(key);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn del(&self, db: usize, key: &[u8]) -> bool {
+        let mut shard = self.shard(db, key);
+        matches!(shard.remove(key), Some(e) if e.live(Instant::now()))
+    }
+
+    fn exists(&self, db: usize, key: &[u8]) -> bool {
+        matches!(self.shard(db, key).get(key), Some(e) if e.live(Instant::now()))
+    }
+
+    fn for_each_live(&self, db: usize, mut f: impl FnMut(&[u8])) {
+        let now = Instant::now();
+        for shard in &self.dbs[db].shards {
+            for (k, e) in lock(shard).iter() {
+                if e.live(now) {
+                    f(k);
+                }
+            }
+        }
+    }
+
+    fn flush(&self, db: usize) {
+        for shard in &self.dbs[db].shards {
+            lock(shard).clear();
+        }
+    }
+}
+
+/// The connection's selected database (set by SELECT).
+struct Selected(usize);
+
+fn db(conn: &Conn) -> usize {
+    conn.context::<Selected>().map_or(0, |s| s.0)
+}
+
+/// SET's options, parsed as Redis 7's parseExtendedStringArgumentsOrReply does.
+#[derive(Default)]
+struct SetOptions {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    expires: Option<Instant>,
+}
+
+fn parse_set_options(cmd: &Command) -> Result<SetOptions, &'static str> {
+    let mut o = SetOptions::default();
+    let mut unit_seen = false;
+    let mut expire: Option<(&[u8], &[u8])> = None;
+    let mut i = 3;
+    while i < cmd.len() {
+        let a = &cmd[i];
+        let next = cmd.get(i + 1);
+        let is = |s: &str| a.eq_ignore_ascii_case(s.as_bytes());
+        if is("nx") && !o.xx {
+            o.nx = true;
+        } else if is("xx") && !o.nx {
+            o.xx = true;
+        } else if is("get") {
+            o.get = true;
+        } else if is("keepttl") && !unit_seen {
+            o.keepttl = true;
+        } else if (is("ex") || is("px") || is("exat") || is("pxat"))
+            && !o.keepttl
+            && !unit_seen
+            && next.is_some()
+        {
+            unit_seen = true;
+            expire = Some((a, next.unwrap_or_default()));
+            i += 1;
+        } else {
+            return Err(reply::SYNTAX_ERROR);
+        }
+        i += 1;
+    }
+    // Like Redis, the time is checked only once every option parsed.
+    if let Some((unit, raw)) = expire {
+        let n = parse_int(raw).ok_or(reply::NOT_AN_INTEGER)?;
+        o.expires = Some(expiry(unit, n).ok_or("ERR invalid expire time in 'set' command")?);
+    }
+    Ok(o)
+}
+
+/// When a key set with `EX|PX|EXAT|PXAT n` expires; `None` for a time Redis rejects.
+fn expiry(unit: &[u8], n: i64) -> Option<Instant> {
+    if n <= 0 {
+        return None;
+    }
+    let ms: i64 = if unit.eq_ignore_ascii_case(b"ex") || unit.eq_ignore_ascii_case(b"exat") {
+        n.checked_mul(1000)?
+    } else {
+        n
+    };
+    let now = Instant::now();
+    if unit.len() == 2 {
+        return now.checked_add(Duration::from_millis(ms as u64));
+    }
+    // Absolute Unix times: convert to an Instant relative to now.
+    let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_millis() as i64;
+    match ms.checked_sub(unix_ms) {
+        Some(d) if d > 0 => now.checked_add(Duration::from_millis(d as u64)),
+        _ => Some(now), // already in the past: expires at once
+    }
+}
+
+fn set(store: &Store, conn: &mut Conn, cmd: Command) {
+    let o = match parse_set_options(&cmd) {
+        Ok(o) => o,
+        Err(e) => return conn.write_error(e),
+    };
+    let now = Instant::now();
+    let mut shard = store.shard(db(conn), &cmd[1]);
+    let old = shard.get(&cmd[1]).filter(|e| e.live(now));
+    let exists = old.is_some();
+    let old_value = if o.get { old.map(|e| e.value.clone()) } else { None };
+    let keep = if o.keepttl { old.and_then(|e| e.expires) } else { None };
+    if (o.nx && exists) || (o.xx && !exists) {
+        drop(shard);
+        return if o.get {
+            write_opt(conn, old_value)
+        } else {
+            conn.write_null()
+        };
+    }
+    shard.insert(
+        cmd[1].to_vec(),
+        Entry {
+            value: cmd[2].to_vec(),
+            expires: o.expires.or(keep),
+        },
+    );
+    drop(shard);
+    if o.get {
+        write_opt(conn, old_value);
+    } else {
+        conn.write_string("OK");
+    }
+}
+
+fn write_opt(conn: &mut Conn, v: Option<Vec<u8>>) {
+    match v {
+        Some(v) => conn.write_bulk(v),
+        None => conn.write_null(),
+    }
+}
+
+fn incr_by(store: &Store, conn: &mut Conn, key: &[u8], by: i64) {
+    let now = Instant::now();
+    let mut shard = store.shard(db(conn), key);
+    let (current, expires) = match shard.get(key).filter(|e| e.live(now)) {
+        Some(e) => match parse_int(&e.value) {
+            Some(n) => (n, e.expires),
+            None => return conn.write_error(reply::NOT_AN_INTEGER),
+        },
+        None => (0, None),
+    };
+    let Some(n) = current.checked_add(by) else {
+        return conn.write_error(reply::OVERFLOW);
+    };
+    shard.insert(
+        key.to_vec(),
+        Entry {
+            value: n.to_string().into_bytes(),
+            expires,
+        },
+    );
+    drop(shard);
+    conn.write_int(n);
+}
+
+fn build_mux(store: Arc<Store>) -> Mux {
+    let mut mux = Mux::new();
+    mux.handle("ping", Arity::AtLeast(1), |conn, cmd| match cmd.len() {
+        1 => conn.write_string("PONG"),
+        2 => conn.write_bulk(&cmd[1]),
+        _ => conn.write_error(reply::wrong_arity("ping")),
+    });
+    mux.handle("echo", Arity::Exactly(2), |conn, cmd| conn.write_bulk(&cmd[1]));
+    let s = store.clone();
+    mux.handle("set", Arity::AtLeast(3), move |conn, cmd| set(&s, conn, cmd));
+    let s = store.clone();
+    mux.handle("get", Arity::Exactly(2), move |conn, cmd| {
+        let v = s.get(db(conn), &cmd[1]);
+        write_opt(conn, v)
+    });
+    let s = store.clone();
+    mux.handle("del", Arity::AtLeast(2), move |conn, cmd| {
+        let d = db(conn);
+        let n = cmd.args().skip(1).filter(|k| s.del(d, k)).count();
+        conn.write_int(n as i64);
+    });
+    let s = store.clone();
+    mux.handle("exists", Arity::AtLeast(2), move |conn, cmd| {
+        let d = db(conn);
+        let n = cmd.args().skip(1).filter(|k| s.exists(d, k)).count();
+        conn.write_int(n as i64);
+    });
+    let s = store.clone();
+    mux.handle("incr", Arity::Exactly(2), move |conn, cmd| {
+        incr_by(&s, conn, &cmd[1], 1)
+    });
+    let s = store.clone();
+    mux.handle("decr", Arity::Exactly(2), move |conn, cmd| {
+        incr_by(&s, conn, &cmd[1], -1)
+    });
+    let s = store.clone();
+    mux.handle("mset", Arity::AtLeast(3), move |conn, cmd| {
+        if cmd.len() % 2 == 0 {
+            return conn.write_error(reply::wrong_arity("mset"));
+        }
+        let d = db(conn);
+        let mut args = cmd.args().skip(1);
+        while let (Some(k), Some(v)) = (args.next(), args.next()) {
+            s.shard(d, k).insert(
+                k.to_vec(),
+                Entry {
+                    value: v.to_vec(),
+                    expires: None,
+                },
+            );
+        }
+        conn.write_string("OK");
+    });
+    let s = store.clone();
+    mux.handle("mget", Arity::AtLeast(2), move |conn, cmd| {
+        let d = db(conn);
+        conn.write_array(cmd.len() - 1);
+        for k in cmd.args().skip(1) {
+            let v = s.get(d, k);
+            write_opt(conn, v);
+        }
+    });
+    let s = store.clone();
+    mux.handle("dbsize", Arity::Exactly(1), move |conn, _| {
+        let mut n = 0i64;
+        s.for_each_live(db(conn), |_| n += 1);
+        conn.write_int(n);
+    });
+    for name in ["flushdb", "flushall"] {
+        let s = store.clone();
+        let all = name == "flushall";
+        mux.handle(name, Arity::AtLeast(1), move |conn, cmd| {
+            let ok = match cmd.len() {
+                1 => true,
+                2 => cmd[1].eq_ignore_ascii_case(b"sync") || cmd[1].eq_ignore_ascii_case(b"async"),
+                _ => false,
+            };
+            if !ok {
+                return conn.write_error(reply::SYNTAX_ERROR);
+            }
+            if all {
+                (0..DATABASES).for_each(|d| s.flush(d));
+            } else {
+                s.flush(db(conn));
+            }
+            conn.write_string("OK");
+        });
+    }
+    let s = store.clone();
+    mux.handle("keys", Arity::Exactly(2), move |conn, cmd| {
+        let mut keys = Vec::new();
+        s.for_each_live(db(conn), |k| {
+            if redcon::glob_match(&cmd[1], k) {
+                keys.push(k.to_vec());
+            }
+        });
+        conn.write_array(keys.len());
+        for k in keys {
+            conn.write_bulk(k);
+        }
+    });
+    mux.handle("select", Arity::Exactly(2), |conn, cmd| {
+        match parse_int(&cmd[1]) {
+            None => conn.write_error(reply::NOT_AN_INTEGER),
+            Some(n) if n < 0 || n >= DATABASES as i64 => {
+                conn.write_error("ERR DB index is out of range")
+            }
+            Some(n) => {
+                conn.set_context(Selected(n as usize));
+                conn.write_string("OK");
+            }
+        }
+    });
+    mux.handle("quit", Arity::AtLeast(1), |conn, _| {
+        conn.write_string("OK");
+        conn.close();
+    });
+    mux.handle("command", Arity::AtLeast(1), |conn, _| conn.write_array(0));
+    mux.handle_subcommand("client", "setname", Arity::Exactly(3), |conn, cmd| {
+        let name = &cmd[2];
+        if !reply::valid_client_name(name) {
+            return conn.write_error(reply::INVALID_CLIENT_NAME);
+        }
+        conn.set_client_name(if name.is_empty() { None } else { Some(name) });
+        conn.write_string("OK");
+    });
+    mux.handle_subcommand("client", "getname", Arity::Exactly(2), |conn, _| {
+        let name = conn.client_name().map(<[u8]>::to_vec);
+        write_opt(conn, name);
+    });
+    mux.handle_subcommand("client", "id", Arity::Exactly(2), |conn, _| {
+        let id = conn.id();
+        conn.write_u64(id);
+    });
+    mux.handle_subcommand("client", "setinfo", Arity::Exactly(4), |conn, cmd| {
+        let attr = &cmd[2];
+        if attr.eq_ignore_ascii_case(b"lib-name") || attr.eq_ignore_ascii_case(b"lib-ver") {
+            conn.write_string("OK");
+        } else {
+            let mut msg = b"ERR Unrecognized option '".to_vec();
+            msg.extend_from_slice(attr);
+            msg.push(b'\'');
+            conn.write_error(msg);
+        }
+    });
+    mux
+}
+
+/// The clone's handler: the command table, plus DETACH, which hands the connection to
+/// a `DetachedConn` that goes on serving the same table.
+struct Clone {
+    mux: Arc<Mux>,
+}
+
+impl Handler for Clone {
+    fn on_command(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
+        if cmd.is("detach") {
+            if cmd.len() != 1 {
+                return conn.write_error(reply::wrong_arity("detach"));
+            }
+            conn.write_string("OK");
+            let mux = self.mux.clone();
+            conn.detach(move |d| {
+                std::thread::spawn(move || d.serve(&*mux));
+            });
+            return;
+        }
+        self.mux.on_command(conn, cmd)
+    }
+}
+
+struct Args {
+    addr: String,
+    unix: Option<String>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        addr: "127.0.0.1:6380".into(),
+        unix: None,
+        tls_cert: None,
+        tls_key: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--addr" => a.addr = value()?,
+            "--unix" => a.unix = Some(value()?),
+            "--tls-cert" => a.tls_cert = Some(value()?),
+            "--tls-key" => a.tls_key = Some(value()?),
+            "-h" | "--help" => {
+                return Err("usage: clone [--addr HOST:PORT] [--unix PATH] \
+                            [--tls-cert PEM --tls-key PEM]"
+                    .into())
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if a.tls_cert.is_some() != a.tls_key.is_some() {
+        return Err("--tls-cert and --tls-key go together".into());
+    }
+    Ok(a)
+}
+
+fn main() {
+    env_logger::init();
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let store = Arc::new(Store::new());
+    let handler = Clone {
+        mux: Arc::new(build_mux(store)),
+    };
+    let mut server = Server::new(handler);
+    let mut scheme = "redis";
+    let where_ = match &args.unix {
+        Some(path) => {
+            server = server.unix(path);
+            path.clone()
+        }
+        None => {
+            server = server.addr(args.addr.clone());
+            args.addr.clone()
+        }
+    };
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        match redcon::load_tls_config(cert, key) {
+            Ok(cfg) => server = server.tls(cfg),
+            Err(e) => {
+                eprintln!("cannot load TLS certificate/key: {e}");
+                std::process::exit(1);
+            }
+        }
+        scheme = "rediss";
+    }
+    let handle = match server.start() {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("cannot listen on {where_}: {e}");
+            std::process::exit(1);
+        }
+    };
+    let shown = if args.unix.is_some() {
+        format!("unix:{}", handle.local_addr())
+    } else {
+        format!("{scheme}://{}", handle.local_addr())
+    };
+    println!("listening on {shown}");
+    handle.wait();
+}

@@ -1,0 +1,249 @@
+//! [`Mux`]: a command router. Handlers are registered by name (and optionally by
+//! subcommand, like `CLIENT GETNAME`) with a Redis-style arity; lookup ignores case and
+//! allocates nothing; wrong arity and unknown commands get Redis 7's own errors before
+//! any handler runs. A `Mux` is itself a [`Handler`].
+
+use crate::conn::Conn;
+use crate::handler::{CloseReason, Handler};
+use crate::reply;
+use crate::resp::Command;
+use std::collections::HashMap;
+use std::fmt;
+
+/// How many arguments (the command name included) a command takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arity {
+    /// Exactly this many.
+    Exactly(usize),
+    /// This many or more.
+    AtLeast(usize),
+}
+
+impl Arity {
+    /// From Redis's convention: `n > 0` means exactly `n`, `n < 0` at least `-n`.
+    ///
+    /// ```
+    /// use redcon::mux::Arity;
+    /// assert_eq!(Arity::redis(2), Arity::Exactly(2));
+    /// assert_eq!(Arity::redis(-3), Arity::AtLeast(3));
+    /// ```
+    pub fn redis(n: i32) -> Arity {
+        if n >= 0 {
+            Arity::Exactly(n as usize)
+        } else {
+            Arity::AtLeast(n.unsigned_abs() as usize)
+        }
+    }
+
+    /// Whether `argc` arguments satisfy this arity.
+    pub fn accepts(self, argc: usize) -> bool {
+        match self {
+            Arity::Exactly(n) => argc == n,
+            Arity::AtLeast(n) => argc >= n,
+        }
+    }
+}
+
+/// A command handler function, as stored by the [`Mux`].
+pub type CommandFn = Box<dyn Fn(&mut Conn<'_>, Command<'_>) + Send + Sync>;
+
+struct Route {
+    /// Lowercase full name for errors: `get`, or `client|getname`.
+    full_name: String,
+    /// The name as registered, for `Try X HELP.` messages.
+    upper_name: String,
+    arity: Arity,
+    handler: Option<CommandFn>,
+    subcommands: HashMap<Box<[u8]>, Route>,
+}
+
+/// Longest command name looked up; longer names are unknown. Lets lookup lowercase into
+/// a stack buffer instead of allocating.
+const MAX_NAME: usize = 64;
+
+fn lowercase(name: &[u8], buf: &mut [u8; MAX_NAME]) -> Option<usize> {
+    if name.len() > MAX_NAME {
+        return None;
+    }
+    for (d, s) in buf.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    Some(name.len())
+}
+
+/// A command router.
+///
+/// ```no_run
+/// use redcon::mux::{Arity, Mux};
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex};
+///
+/// let db = Arc::new(Mutex::new(HashMap::<Vec<u8>, Vec<u8>>::new()));
+/// let mut mux = Mux::new();
+/// mux.handle("ping", Arity::AtLeast(1), |conn, _cmd| conn.write_string("PONG"));
+/// let d = db.clone();
+/// mux.handle("set", Arity::Exactly(3), move |conn, cmd| {
+///     d.lock().unwrap().insert(cmd[1].to_vec(), cmd[2].to_vec());
+///     conn.write_string("OK");
+/// });
+/// mux.handle("get", Arity::Exactly(2), move |conn, cmd| {
+///     match db.lock().unwrap().get(&cmd[1]) {
+///         Some(v) => conn.write_bulk(v),
+///         None => conn.write_null(),
+///     }
+/// });
+/// redcon::listen_and_serve("127.0.0.1:6380", mux)?;
+/// # Ok::<(), redcon::Error>(())
+/// ```
+#[derive(Default)]
+pub struct Mux {
+    routes: HashMap<Box<[u8]>, Route>,
+    fallback: Option<CommandFn>,
+}
+
+impl Mux {
+    /// An empty router: every command is unknown.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Routes `name` (any case) to `f` when the argument count fits `arity`; otherwise
+    /// the client gets `-ERR wrong number of arguments for '<name>' command`.
+    /// Registering a name again replaces it.
+    pub fn handle<F>(&mut self, name: &str, arity: Arity, f: F) -> &mut Self
+    where
+        F: Fn(&mut Conn<'_>, Command<'_>) + Send + Sync + 'static,
+    {
+        let route = self.container(name, arity);
+        route.handler = Some(Box::new(f));
+        self
+    }
+
+    /// Routes subcommand `sub` of `name` (`CLIENT GETNAME`) to `f`. `arity` counts the
+    /// whole command (`CLIENT GETNAME` is `Exactly(2)`). The container itself needs at
+    /// least two arguments; an unknown subcommand gets Redis's
+    /// `-ERR unknown subcommand 'X'. Try NAME HELP.`
+    pub fn handle_subcommand<F>(&mut self, name: &str, sub: &str, arity: Arity, f: F) -> &mut Self
+    where
+        F: Fn(&mut Conn<'_>, Command<'_>) + Send + Sync + 'static,
+    {
+        let container = self.container(name, Arity::AtLeast(2));
+        let full_name = format!("{}|{}", container.full_name, sub.to_ascii_lowercase());
+        container.subcommands.insert(
+            sub.to_ascii_lowercase().into_bytes().into_boxed_slice(),
+            Route {
+                full_name,
+                upper_name: sub.to_ascii_uppercase(),
+                arity,
+                handler: Some(Box::new(f)),
+                subcommands: HashMap::new(),
+            },
+        );
+        self
+    }
+
+    fn container(&mut self, name: &str, arity: Arity) -> &mut Route {
+        let key = name.to_ascii_lowercase().into_bytes().into_boxed_slice();
+        let route = self.routes.entry(key).or_insert_with(|| Route {
+            full_name: name.to_ascii_lowercase(),
+            upper_name: name.to_ascii_uppercase(),
+            arity,
+            handler: None,
+            subcommands: HashMap::new(),
+        });
+        route.arity = arity;
+        route
+    }
+
+    /// Handles commands that match no route. Default: Redis 7's
+    /// `-ERR unknown command '<name>', with args beginning with: ...`.
+    pub fn fallback<F>(&mut self, f: F) -> &mut Self
+    where
+        F: Fn(&mut Conn<'_>, Command<'_>) + Send + Sync + 'static,
+    {
+        self.fallback = Some(Box::new(f));
+        self
+    }
+
+    /// Whether a command of this name (any case) is registered.
+    pub fn contains(&self, name: &[u8]) -> bool {
+        self.find(&self.routes, name).is_some()
+    }
+
+    fn find<'m>(&self, table: &'m HashMap<Box<[u8]>, Route>, name: &[u8]) -> Option<&'m Route> {
+        let mut buf = [0u8; MAX_NAME];
+        let n = lowercase(name, &mut buf)?;
+        table.get(&buf[..n])
+    }
+
+    /// Checks arity (and resolves a subcommand) like Redis's `processCommand`, writing
+    /// the error itself; returns the route to run on success.
+    fn resolve<'m>(&'m self, conn: &mut Conn<'_>, cmd: &Command<'_>) -> Option<&'m Route> {
+        let route = match self.find(&self.routes, cmd.name()) {
+            Some(r) => r,
+            None => {
+                match &self.fallback {
+                    Some(f) => f(conn, *cmd),
+                    None => conn.write_error(reply::unknown_command(cmd)),
+                }
+                return None;
+            }
+        };
+        if route.subcommands.is_empty() {
+            if !route.arity.accepts(cmd.len()) {
+                conn.write_error(reply::wrong_arity(&route.full_name));
+                return None;
+            }
+            return Some(route);
+        }
+        if cmd.len() < 2 {
+            conn.write_error(reply::wrong_arity(&route.full_name));
+            return None;
+        }
+        let sub = match self.find(&route.subcommands, &cmd[1]) {
+            Some(s) => s,
+            None if route.handler.is_some() && route.arity.accepts(cmd.len()) => return Some(route),
+            None => {
+                let mut msg = b"ERR unknown subcommand '".to_vec();
+                msg.extend_from_slice(&cmd[1][..cmd[1].len().min(128)]);
+                msg.extend_from_slice(format!("'. Try {} HELP.", route.upper_name).as_bytes());
+                conn.write_error(msg);
+                return None;
+            }
+        };
+        if !sub.arity.accepts(cmd.len()) {
+            conn.write_error(reply::wrong_arity(&sub.full_name));
+            return None;
+        }
+        Some(sub)
+    }
+}
+
+impl Handler for Mux {
+    fn on_command(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
+        if let Some(route) = self.resolve(conn, &cmd) {
+            if let Some(h) = &route.handler {
+                h(conn, cmd);
+            }
+        }
+    }
+
+    /// A registered `hello` route wins; otherwise the built-in `HELLO`.
+    fn on_hello(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
+        if self.contains(b"hello") {
+            self.on_command(conn, cmd);
+        } else {
+            crate::hello::reply(conn, cmd);
+        }
+    }
+
+    fn on_close(&self, _conn: &mut Conn<'_>, _reason: &CloseReason) {}
+}
+
+impl fmt::Debug for Mux {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<_> = self.routes.values().map(|r| r.full_name.as_str()).collect();
+        names.sort_unstable();
+        f.debug_struct("Mux").field("commands", &names).finish()
+    }
+}
