@@ -187,7 +187,7 @@ impl Parser {
     /// ```
     /// use redcon::resp::{Parsed, Parser};
     /// let mut parser = Parser::new();
-    /// // Empty requests before an unfinished one may be dropped.
+    /// // Empty requests before an unfinished one are reported, to be dropped.
     /// match parser.parse(b"*0\r\n\r\nGET k").unwrap() {
     ///     Parsed::Incomplete { consumed } => assert_eq!(consumed, 6),
     ///     Parsed::Command { .. } => unreachable!(),

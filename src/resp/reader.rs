@@ -81,7 +81,6 @@ const MIN_CAPACITY: usize = 64;
 /// assert_eq!(names, ["GET", "PING"]);
 /// # Ok::<(), redcon::resp::ReadError>(())
 /// ```
-#[derive(Debug)]
 pub struct Reader<R> {
     inner: R,
     /// Zero-initialised storage; `buf.len()` is the usable capacity.
@@ -92,6 +91,19 @@ pub struct Reader<R> {
     parser: Parser,
     initial_capacity: usize,
     max_query_buffer: usize,
+}
+
+impl<R: fmt::Debug> fmt::Debug for Reader<R> {
+    // The buffer can be large: show its size, not its bytes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reader")
+            .field("inner", &self.inner)
+            .field("buffered", &(self.end - self.start))
+            .field("capacity", &self.buf.len())
+            .field("parser", &self.parser)
+            .field("max_query_buffer", &self.max_query_buffer)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<R: Read> Reader<R> {
@@ -206,6 +218,17 @@ impl<R: Read> Reader<R> {
     /// Drops the first `n` unparsed bytes (at most all of them), for a caller that took
     /// the rest of a pipeline from [`next_buffered`](Self::next_buffered) itself. Any
     /// partly parsed request is forgotten.
+    ///
+    /// ```
+    /// use redcon::resp::Reader;
+    /// let mut reader = Reader::new(&b"MULTI\r\nSET k v\r\nEXEC\r\n"[..]);
+    /// reader.fill_buf()?;
+    /// let (_, rest) = reader.next_buffered()?.unwrap();
+    /// let taken = rest.to_vec(); // the caller handles the rest of the pipeline itself
+    /// reader.consume(taken.len());
+    /// assert!(reader.buffered().is_empty());
+    /// # Ok::<(), redcon::resp::ReadError>(())
+    /// ```
     pub fn consume(&mut self, n: usize) {
         if n == 0 {
             return;
