@@ -19,7 +19,8 @@ mod value;
 mod write;
 
 pub use command::{Args, Command, OwnedCommand};
-pub use parse::{parse_int, Limits, Parsed, Parser};
+pub use number::parse_int;
+pub use parse::{Limits, Parsed, Parser};
 pub use reader::{ReadError, Reader};
 pub use to_resp::ToResp;
 pub use value::{parse_value, Value, ValueError, DEFAULT_MAX_DEPTH};
