@@ -202,7 +202,9 @@ impl Mux {
         }
         let sub = match self.find(&route.subcommands, &cmd[1]) {
             Some(s) => s,
-            None if route.handler.is_some() && route.arity.accepts(cmd.len()) => return Some(route),
+            None if route.handler.is_some() && route.arity.accepts(cmd.len()) => {
+                return Some(route)
+            }
             None => {
                 let mut msg = b"ERR unknown subcommand '".to_vec();
                 msg.extend_from_slice(&cmd[1][..cmd[1].len().min(128)]);

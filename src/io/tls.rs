@@ -42,14 +42,13 @@ pub fn load_tls_config(
         return Err(Error::Pem(rustls::pki_types::pem::Error::NoItemsFound));
     }
     let key = PrivateKeyDer::from_pem_file(private_key_pem.as_ref()).map_err(Error::Pem)?;
-    let config = ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(Error::Tls)?
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .map_err(Error::Tls)?;
+    let config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(Error::Tls)?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(Error::Tls)?;
     Ok(Arc::new(config))
 }
 

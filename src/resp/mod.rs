@@ -18,6 +18,7 @@ mod to_resp;
 mod value;
 mod write;
 
+pub use crate::error::ProtocolError;
 pub use command::{Args, Command, OwnedCommand};
 pub use number::parse_int;
 pub use parse::{Limits, Parsed, Parser};
@@ -25,4 +26,3 @@ pub use reader::{ReadError, Reader};
 pub use to_resp::ToResp;
 pub use value::{parse_value, Value, ValueError, DEFAULT_MAX_DEPTH};
 pub use write::*;
-pub use crate::error::ProtocolError;

@@ -97,7 +97,10 @@ pub(crate) fn serve_to_end<H: Handler + ?Sized>(
             log::debug!("client {} detached", state.id);
             let conn = DetachedConn::new(state, reader, slot);
             if let Err(p) = catch_unwind(AssertUnwindSafe(move || f(conn))) {
-                log::warn!("detached connection handler panicked: {}", panic_message(&*p));
+                log::warn!(
+                    "detached connection handler panicked: {}",
+                    panic_message(&*p)
+                );
             }
             None
         }
@@ -128,7 +131,10 @@ fn open_transport(shared: &Shared, socket: &Arc<Socket>) -> Option<(ReadHalf, Wr
         ));
     }
     let _ = shared;
-    Some((ReadHalf::Plain(socket.clone()), WriteHalf::Plain(socket.clone())))
+    Some((
+        ReadHalf::Plain(socket.clone()),
+        WriteHalf::Plain(socket.clone()),
+    ))
 }
 
 fn serve<H: Handler + ?Sized>(
@@ -200,7 +206,10 @@ fn serve<H: Handler + ?Sized>(
             Ok(0) => return Outcome::Close(CloseReason::ClientClosed),
             Ok(_) => {}
             Err(ReadError::Io(e))
-                if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) =>
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
             {
                 return Outcome::Close(CloseReason::IdleTimeout)
             }

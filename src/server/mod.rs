@@ -445,7 +445,8 @@ impl ServerHandle {
         if let Some(t) = self.acceptor.take() {
             let _ = t.join();
         }
-        self.shared.finish_shutdown(self.shared.config.shutdown_grace)
+        self.shared
+            .finish_shutdown(self.shared.config.shutdown_grace)
     }
 }
 
