@@ -162,3 +162,8 @@ pub use rustls;
 #[cfg(feature = "tls")]
 pub use server::listen_and_serve_tls;
 pub use server::{listen_and_serve, listen_and_serve_unix, AcceptErrorFn, Server, ServerHandle};
+
+/// The README's examples, compiled and checked as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
