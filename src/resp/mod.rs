@@ -21,6 +21,6 @@ mod write;
 pub use command::{Args, Command, OwnedCommand};
 pub use parse::{Limits, Parsed, Parser};
 pub use reader::{ReadError, Reader};
-pub use to_resp::ToResp;
+pub use to_resp::{Bulk, ErrorReply, NullArray, Status, ToResp};
 pub use value::{parse_value, Value, ValueError, DEFAULT_MAX_DEPTH};
 pub use write::*;
