@@ -209,6 +209,7 @@ impl Writer {
     /// w.write_string("OK");
     /// assert_eq!(w.as_bytes(), b"+OK\r\n");
     /// ```
+    #[inline]
     pub fn write_string(&mut self, s: impl AsRef<[u8]>) {
         if self.keep(0) {
             append_simple_string(&mut self.buf, s);
@@ -236,6 +237,7 @@ impl Writer {
     /// w.write_int(-42);
     /// assert_eq!(w.as_bytes(), b":-42\r\n");
     /// ```
+    #[inline]
     pub fn write_int(&mut self, n: i64) {
         if self.keep(0) {
             append_integer(&mut self.buf, n);
@@ -243,6 +245,7 @@ impl Writer {
     }
 
     /// Integer `:n`. Same as [`write_int`](Writer::write_int).
+    #[inline]
     pub fn write_i64(&mut self, n: i64) {
         self.write_int(n);
     }
@@ -254,6 +257,7 @@ impl Writer {
     /// w.write_u64(u64::MAX);
     /// assert_eq!(w.as_bytes(), b":18446744073709551615\r\n");
     /// ```
+    #[inline]
     pub fn write_u64(&mut self, n: u64) {
         if self.keep(0) {
             append_uint(&mut self.buf, n);
@@ -267,6 +271,7 @@ impl Writer {
     /// w.write_bulk(b"\x00\xff");
     /// assert_eq!(w.as_bytes(), b"$2\r\n\x00\xff\r\n");
     /// ```
+    #[inline]
     pub fn write_bulk(&mut self, data: impl AsRef<[u8]>) {
         if self.keep(0) {
             append_bulk(&mut self.buf, data);
@@ -293,6 +298,7 @@ impl Writer {
     /// w.write_int(2);
     /// assert_eq!(w.as_bytes(), b"*2\r\n:1\r\n:2\r\n");
     /// ```
+    #[inline]
     pub fn write_array(&mut self, n: usize) {
         if self.keep(n) {
             append_array_len(&mut self.buf, n);
@@ -307,6 +313,7 @@ impl Writer {
     /// w.write_null();
     /// assert_eq!(w.as_bytes(), b"$-1\r\n");
     /// ```
+    #[inline]
     pub fn write_null(&mut self) {
         if self.keep(0) {
             match self.protocol {
@@ -324,6 +331,7 @@ impl Writer {
     /// w.write_null_array();
     /// assert_eq!(w.as_bytes(), b"*-1\r\n");
     /// ```
+    #[inline]
     pub fn write_null_array(&mut self) {
         if self.keep(0) {
             match self.protocol {

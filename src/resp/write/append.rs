@@ -2,7 +2,10 @@
 //! protocol logic. [`Writer`](super::Writer) chooses among them per connection.
 
 use super::double::{format_double, DOUBLE_BUF_LEN};
-use super::num::{append_line_i64, append_line_u64, append_line_usize, Digits};
+use super::num::{
+    append_line_i64, append_line_u64, append_line_usize, append_prefix_of, line_usize, write_line,
+    LINE_MAX,
+};
 
 /// Appends a simple string, `+<s>\r\n`.
 ///
@@ -16,6 +19,7 @@ use super::num::{append_line_i64, append_line_u64, append_line_usize, Digits};
 /// redcon::resp::append_simple_string(&mut out, "two\r\nlines");
 /// assert_eq!(out, b"+OK\r\n+two  lines\r\n");
 /// ```
+#[inline]
 pub fn append_simple_string(out: &mut Vec<u8>, s: impl AsRef<[u8]>) {
     append_line_item(out, b'+', s.as_ref());
 }
@@ -49,6 +53,7 @@ pub fn append_error(out: &mut Vec<u8>, msg: impl AsRef<[u8]>) {
 /// redcon::resp::append_integer(&mut out, i64::MIN);
 /// assert_eq!(out, b":-9223372036854775808\r\n");
 /// ```
+#[inline]
 pub fn append_integer(out: &mut Vec<u8>, n: i64) {
     append_line_i64(out, b':', n);
 }
@@ -65,6 +70,7 @@ pub fn append_integer(out: &mut Vec<u8>, n: i64) {
 /// redcon::resp::append_uint(&mut out, u64::MAX);
 /// assert_eq!(out, b":18446744073709551615\r\n");
 /// ```
+#[inline]
 pub fn append_uint(out: &mut Vec<u8>, n: u64) {
     append_line_u64(out, b':', n);
 }
@@ -76,6 +82,7 @@ pub fn append_uint(out: &mut Vec<u8>, n: u64) {
 /// redcon::resp::append_bulk(&mut out, b"a\r\nb");
 /// assert_eq!(out, b"$4\r\na\r\nb\r\n");
 /// ```
+#[inline]
 pub fn append_bulk(out: &mut Vec<u8>, data: impl AsRef<[u8]>) {
     append_length_prefixed(out, b'$', data.as_ref());
 }
@@ -89,6 +96,7 @@ pub fn append_bulk(out: &mut Vec<u8>, data: impl AsRef<[u8]>) {
 /// out.extend_from_slice(b"hello\r\n");
 /// assert_eq!(out, b"$5\r\nhello\r\n");
 /// ```
+#[inline]
 pub fn append_bulk_header(out: &mut Vec<u8>, len: usize) {
     append_line_usize(out, b'$', len);
 }
@@ -100,6 +108,7 @@ pub fn append_bulk_header(out: &mut Vec<u8>, len: usize) {
 /// redcon::resp::append_null_bulk(&mut out);
 /// assert_eq!(out, b"$-1\r\n");
 /// ```
+#[inline]
 pub fn append_null_bulk(out: &mut Vec<u8>) {
     out.extend_from_slice(b"$-1\r\n");
 }
@@ -113,6 +122,7 @@ pub fn append_null_bulk(out: &mut Vec<u8>) {
 /// redcon::resp::append_bulk(&mut out, "x");
 /// assert_eq!(out, b"*2\r\n:1\r\n$1\r\nx\r\n");
 /// ```
+#[inline]
 pub fn append_array_len(out: &mut Vec<u8>, n: usize) {
     append_line_usize(out, b'*', n);
 }
@@ -124,6 +134,7 @@ pub fn append_array_len(out: &mut Vec<u8>, n: usize) {
 /// redcon::resp::append_null_array(&mut out);
 /// assert_eq!(out, b"*-1\r\n");
 /// ```
+#[inline]
 pub fn append_null_array(out: &mut Vec<u8>) {
     out.extend_from_slice(b"*-1\r\n");
 }
@@ -135,6 +146,7 @@ pub fn append_null_array(out: &mut Vec<u8>) {
 /// redcon::resp::append_null(&mut out);
 /// assert_eq!(out, b"_\r\n");
 /// ```
+#[inline]
 pub fn append_null(out: &mut Vec<u8>) {
     out.extend_from_slice(b"_\r\n");
 }
@@ -279,31 +291,85 @@ pub fn append_push_len(out: &mut Vec<u8>, n: usize) {
 }
 
 /// `<prefix><len>\r\n<data>\r\n`, reserving the whole item first.
+/// Items with at most this many bytes of data are assembled whole on the stack.
+const SMALL_DATA: usize = 32;
+/// Room for a small item: header line, data, CRLF.
+const SMALL_ITEM: usize = 64;
+
+#[inline]
 fn append_length_prefixed(out: &mut Vec<u8>, prefix: u8, data: &[u8]) {
-    let len = Digits::unsigned(data.len() as u64);
-    let len = len.as_bytes();
-    out.reserve(data.len() + len.len() + 5);
-    out.push(prefix);
-    out.extend_from_slice(len);
-    out.extend_from_slice(b"\r\n");
+    let len = data.len();
+    if len <= SMALL_DATA {
+        // The common reply (`$5\r\nhello\r\n`) as one fixed-size append: no `memcpy`
+        // calls and one capacity check.
+        let mut item = [0u8; SMALL_ITEM];
+        let head = write_line(&mut item, prefix, false, len as u64);
+        copy_small(&mut item[head..head + len], data);
+        item[head + len] = b'\r';
+        item[head + len + 1] = b'\n';
+        append_prefix_of(out, &item, head + len + 2);
+        return;
+    }
+    // One reservation for the whole item, so the three appends below never reallocate.
+    out.reserve(LINE_MAX + len + 2);
+    line_usize(prefix, len).append_to(out);
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
 }
 
+/// Copies `src` (at most [`SMALL_DATA`] bytes) into `dst` of the same length with
+/// fixed-size moves, two overlapping ones when the length is not a power of two.
+#[inline]
+fn copy_small(dst: &mut [u8], src: &[u8]) {
+    let n = src.len().min(dst.len());
+    if n >= 16 {
+        dst[..16].copy_from_slice(&src[..16]);
+        dst[n - 16..n].copy_from_slice(&src[n - 16..n]);
+    } else if n >= 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[n - 8..n].copy_from_slice(&src[n - 8..n]);
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..n].copy_from_slice(&src[n - 4..n]);
+    } else if n > 0 {
+        // 1 to 3 bytes: first, middle and last cover them all.
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
+    }
+}
+
 /// `<prefix><text>\r\n` with any CR or LF in `text` replaced by a space.
+#[inline]
 fn append_line_item(out: &mut Vec<u8>, prefix: u8, text: &[u8]) {
     out.reserve(text.len() + 3);
     out.push(prefix);
-    if memchr::memchr2(b'\r', b'\n', text).is_none() {
+    if has_newline(text) {
+        push_replacing_newlines(out, text);
+    } else {
         // The common case: one copy.
         out.extend_from_slice(text);
-    } else {
-        out.extend(
-            text.iter()
-                .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
-        );
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// Whether `text` holds a CR or LF. Replies such as `OK` are short, and a plain loop
+/// over a few bytes beats the setup of a vectorised search.
+#[inline]
+fn has_newline(text: &[u8]) -> bool {
+    if text.len() <= 16 {
+        text.iter().any(|&b| b == b'\r' || b == b'\n')
+    } else {
+        memchr::memchr2(b'\r', b'\n', text).is_some()
+    }
+}
+
+#[cold]
+fn push_replacing_newlines(out: &mut Vec<u8>, text: &[u8]) {
+    out.extend(
+        text.iter()
+            .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+    );
 }
 
 /// `text` without CR and LF at either end (Redis's `sdstrim(s, "\r\n")`).
@@ -318,4 +384,41 @@ fn trim_newlines(text: &[u8]) -> &[u8] {
         .rposition(|b| !is_newline(b))
         .map_or(start, |i| i + 1);
     text.get(start..end).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fast paths (small items on the stack, short header lines) against the plain
+    /// definition, across every length where a path changes.
+    #[test]
+    fn length_prefixed_matches_plain_encoding() {
+        for len in (0..=300).chain([999, 1000, 9999, 10_000, 65_536]) {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let mut out = b"prefix".to_vec();
+            append_bulk(&mut out, &data);
+            let mut expected = b"prefix".to_vec();
+            expected.extend_from_slice(format!("${len}\r\n").as_bytes());
+            expected.extend_from_slice(&data);
+            expected.extend_from_slice(b"\r\n");
+            assert_eq!(out, expected, "length {len}");
+        }
+    }
+
+    #[test]
+    fn header_lines_match_display() {
+        let mut n = 1u64;
+        for _ in 0..20 {
+            for m in [n - 1, n, n + 1] {
+                let mut out = Vec::new();
+                append_uint(&mut out, m);
+                append_integer(&mut out, -(m as i64));
+                append_array_len(&mut out, m as usize);
+                let expected = format!(":{m}\r\n:{}\r\n*{m}\r\n", -(m as i64));
+                assert_eq!(out, expected.as_bytes());
+            }
+            n = n.saturating_mul(10);
+        }
+    }
 }
