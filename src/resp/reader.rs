@@ -59,6 +59,11 @@ const DEFAULT_CAPACITY: usize = 16 * 1024;
 const DEFAULT_MAX_QUERY_BUFFER: usize = 1 << 30;
 /// The smallest initial capacity used, whatever is asked.
 const MIN_CAPACITY: usize = 64;
+/// An empty buffer is given back only above this size (and four times the initial
+/// size): a connection that keeps sending pipelines of a few tens of KiB keeps its
+/// buffer instead of growing it again for every batch, even when its initial size is
+/// small.
+const SHRINK_ABOVE: usize = 64 * 1024;
 
 /// Buffered command reader over any [`Read`]: one socket read brings in as many
 /// requests as have arrived, and [`next_buffered`](Reader::next_buffered) hands them
@@ -67,8 +72,8 @@ const MIN_CAPACITY: usize = 64;
 /// Memory: the buffer is allocated on the first read, grows geometrically (toward the
 /// size of an element being received, but never more than doubling per read, so a
 /// client cannot reserve memory by announcing a large length), and drops back to its
-/// initial size once empty after a large request. Unparsed bytes are capped by the
-/// query buffer limit.
+/// initial size once empty after a large request (one that grew it past 64 KiB and four
+/// times its initial size). Unparsed bytes are capped by the query buffer limit.
 ///
 /// ```
 /// use redcon::resp::Reader;
@@ -335,7 +340,7 @@ impl<R: Read> Reader<R> {
         if unparsed == 0 {
             self.start = 0;
             self.end = 0;
-            if self.buf.len() > 4 * initial {
+            if self.buf.len() > (4 * initial).max(SHRINK_ABOVE) {
                 // Done with a large request: give the memory back.
                 self.buf.truncate(initial);
                 self.buf.shrink_to_fit();

@@ -56,7 +56,7 @@ impl Default for Config {
             write_timeout: Some(Duration::from_secs(30)),
             max_clients: 10_000,
             stack_size: 256 * 1024,
-            read_buffer_size: 4096,
+            read_buffer_size: 512,
             max_query_buffer: 1 << 30,
             limits: Limits::default(),
             nodelay: true,
@@ -201,7 +201,9 @@ impl<H: Handler> Server<H> {
     }
 
     /// Initial size of a connection's read buffer (allocated on the first read, grown on
-    /// demand, shrunk back after a large command). Default: 4 KiB.
+    /// demand, shrunk back after a large command). Default: 512 bytes, so an idle client
+    /// that sent only small commands holds little memory; a busy one grows its buffer
+    /// in a few reads and keeps it.
     pub fn read_buffer_size(mut self, bytes: usize) -> Self {
         self.config.read_buffer_size = bytes.max(64);
         self
