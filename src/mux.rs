@@ -9,6 +9,7 @@ use crate::reply;
 use crate::resp::Command;
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// How many arguments (the command name included) a command takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +48,32 @@ impl Arity {
 /// A command handler function, as stored by the [`Mux`].
 pub type CommandFn = Box<dyn Fn(&mut Conn<'_>, Command<'_>) + Send + Sync>;
 
+/// FNV-1a, for the route table. Clients only look names up and never add any, so the
+/// table cannot be flooded with colliding keys, and SipHash's protection (and cost, a
+/// visible share of a small command's time) buys nothing here.
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type Routes = HashMap<Box<[u8]>, Route, BuildHasherDefault<NameHasher>>;
+
 struct Route {
     /// Lowercase full name for errors: `get`, or `client|getname`.
     full_name: String,
@@ -54,7 +81,7 @@ struct Route {
     upper_name: String,
     arity: Arity,
     handler: Option<CommandFn>,
-    subcommands: HashMap<Box<[u8]>, Route>,
+    subcommands: Routes,
 }
 
 /// Longest command name looked up; longer names are unknown. Lets lookup lowercase into
@@ -97,7 +124,7 @@ fn lowercase(name: &[u8], buf: &mut [u8; MAX_NAME]) -> Option<usize> {
 /// ```
 #[derive(Default)]
 pub struct Mux {
-    routes: HashMap<Box<[u8]>, Route>,
+    routes: Routes,
     fallback: Option<CommandFn>,
 }
 
@@ -136,7 +163,7 @@ impl Mux {
                 upper_name: sub.to_ascii_uppercase(),
                 arity,
                 handler: Some(Box::new(f)),
-                subcommands: HashMap::new(),
+                subcommands: Routes::default(),
             },
         );
         self
@@ -149,7 +176,7 @@ impl Mux {
             upper_name: name.to_ascii_uppercase(),
             arity,
             handler: None,
-            subcommands: HashMap::new(),
+            subcommands: Routes::default(),
         });
         route.arity = arity;
         route
@@ -170,7 +197,7 @@ impl Mux {
         self.find(&self.routes, name).is_some()
     }
 
-    fn find<'m>(&self, table: &'m HashMap<Box<[u8]>, Route>, name: &[u8]) -> Option<&'m Route> {
+    fn find<'m>(&self, table: &'m Routes, name: &[u8]) -> Option<&'m Route> {
         let mut buf = [0u8; MAX_NAME];
         let n = lowercase(name, &mut buf)?;
         table.get(&buf[..n])
