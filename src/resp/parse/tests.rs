@@ -438,3 +438,53 @@ fn large_commands_do_not_pin_memory() {
     assert!(p.parse(b"PING\r\n").is_ok());
     assert!(p.spans.capacity() < 5000);
 }
+
+/// The digit fast path for header lines agrees with the general path (first `\r`,
+/// then `string2ll`) on every line it accepts, and takes the usual lines.
+#[test]
+fn quick_number_agrees_with_the_general_path() {
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    let bodies = [
+        "0",
+        "00",
+        "01",
+        "1",
+        "9",
+        "10",
+        "99",
+        "100",
+        "-1",
+        "-0",
+        "+1",
+        " 1",
+        "1 ",
+        "1a",
+        "",
+        "123456789012345678",
+        "999999999999999999",
+        "1234567890123456789",
+        "9223372036854775807",
+        "9223372036854775808",
+        "12345678901234567890123",
+    ];
+    for body in bodies {
+        for end in ["\r\n", "\r", "\rx", "\n", "", "\r\r\n", "\0\r\n"] {
+            for prefix in ["$", "*"] {
+                lines.push(format!("{prefix}{body}{end}").into_bytes());
+            }
+        }
+    }
+    for line in &lines {
+        let general = match header_end(line, 0, K64) {
+            HeaderEnd::Found(cr) => line.get(1..cr).and_then(string2ll).map(|n| (n, cr)),
+            _ => None,
+        };
+        if let Some(quick) = quick_number(line, 0) {
+            assert_eq!(Some(quick), general, "{:?}", String::from_utf8_lossy(line));
+        }
+        assert_eq!(quick_number(line, 1), None);
+    }
+    assert_eq!(quick_number(b"$3\r\nGET\r\n", 0), Some((3, 2)));
+    assert_eq!(quick_number(b"*100\r\n", 0), Some((100, 4)));
+    assert_eq!(quick_number(b"$0\r\n", 0), Some((0, 2)));
+}
