@@ -139,6 +139,7 @@
 mod conn;
 mod detached;
 pub mod mux;
+pub mod pubsub;
 mod error;
 mod handler;
 pub mod hello;

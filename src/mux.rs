@@ -7,6 +7,7 @@ use crate::conn::Conn;
 use crate::handler::{CloseReason, Handler};
 use crate::reply;
 use crate::resp::Command;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -176,46 +177,90 @@ impl Mux {
         table.get(&buf[..n])
     }
 
-    /// Checks arity (and resolves a subcommand) like Redis's `processCommand`, writing
-    /// the error itself; returns the route to run on success.
-    fn resolve<'m>(&'m self, conn: &mut Conn<'_>, cmd: &Command<'_>) -> Option<&'m Route> {
+    /// How `cmd` resolves, without running anything: `Ok` with the full lowercase name
+    /// of the route it would run (`"get"`, `"client|getname"`), or of the command itself
+    /// when it would go to the [`fallback`](Self::fallback); `Err` with the error
+    /// message [`on_command`](Handler::on_command) would reply instead (unknown command
+    /// or subcommand, wrong number of arguments).
+    ///
+    /// Redis checks these before anything else, e.g. before refusing a command to a
+    /// subscribed client (see [`PubSubHandler::command_check`](crate::pubsub::PubSubHandler::command_check)).
+    ///
+    /// ```
+    /// use redcon::mux::{Arity, Mux};
+    /// use redcon::resp::{Parsed, Parser};
+    ///
+    /// let mut mux = Mux::new();
+    /// mux.handle("get", Arity::Exactly(2), |conn, _| conn.write_null());
+    /// let mut p = Parser::new();
+    /// let Parsed::Command { command, .. } = p.parse(b"GET k\r\n").unwrap() else { panic!() };
+    /// assert_eq!(mux.check(&command).unwrap(), "get");
+    /// let Parsed::Command { command, .. } = p.parse(b"GET\r\n").unwrap() else { panic!() };
+    /// assert_eq!(
+    ///     mux.check(&command).unwrap_err(),
+    ///     b"ERR wrong number of arguments for 'get' command".to_vec()
+    /// );
+    /// ```
+    pub fn check(&self, cmd: &Command<'_>) -> Result<Cow<'_, str>, Vec<u8>> {
+        match self.lookup(cmd)? {
+            Some(route) => Ok(Cow::Borrowed(route.full_name.as_str())),
+            None => Ok(Cow::Owned(
+                String::from_utf8_lossy(cmd.name()).to_ascii_lowercase(),
+            )),
+        }
+    }
+
+    /// Resolves a command like Redis's `processCommand`: the route to run, `None` for
+    /// the fallback, or the error reply (unknown command or subcommand, wrong arity).
+    fn lookup(&self, cmd: &Command<'_>) -> Result<Option<&Route>, Vec<u8>> {
         let route = match self.find(&self.routes, cmd.name()) {
             Some(r) => r,
-            None => {
-                match &self.fallback {
-                    Some(f) => f(conn, *cmd),
-                    None => conn.write_error(reply::unknown_command(cmd)),
-                }
-                return None;
-            }
+            None if self.fallback.is_some() => return Ok(None),
+            None => return Err(reply::unknown_command(cmd)),
         };
         if route.subcommands.is_empty() {
             if !route.arity.accepts(cmd.len()) {
-                conn.write_error(reply::wrong_arity(&route.full_name));
-                return None;
+                return Err(reply::wrong_arity(&route.full_name).into_bytes());
             }
-            return Some(route);
+            return Ok(Some(route));
         }
         if cmd.len() < 2 {
-            conn.write_error(reply::wrong_arity(&route.full_name));
-            return None;
+            return Err(reply::wrong_arity(&route.full_name).into_bytes());
         }
         let sub = match self.find(&route.subcommands, &cmd[1]) {
             Some(s) => s,
-            None if route.handler.is_some() && route.arity.accepts(cmd.len()) => return Some(route),
+            None if route.handler.is_some() && route.arity.accepts(cmd.len()) => {
+                return Ok(Some(route))
+            }
             None => {
                 let mut msg = b"ERR unknown subcommand '".to_vec();
                 msg.extend_from_slice(&cmd[1][..cmd[1].len().min(128)]);
                 msg.extend_from_slice(format!("'. Try {} HELP.", route.upper_name).as_bytes());
-                conn.write_error(msg);
-                return None;
+                return Err(msg);
             }
         };
         if !sub.arity.accepts(cmd.len()) {
-            conn.write_error(reply::wrong_arity(&sub.full_name));
-            return None;
+            return Err(reply::wrong_arity(&sub.full_name).into_bytes());
         }
-        Some(sub)
+        Ok(Some(sub))
+    }
+
+    /// Resolves `cmd`, writing the error or running the fallback itself; returns the
+    /// route to run on success.
+    fn resolve<'m>(&'m self, conn: &mut Conn<'_>, cmd: &Command<'_>) -> Option<&'m Route> {
+        match self.lookup(cmd) {
+            Ok(Some(route)) => Some(route),
+            Ok(None) => {
+                if let Some(f) = &self.fallback {
+                    f(conn, *cmd);
+                }
+                None
+            }
+            Err(msg) => {
+                conn.write_error(msg);
+                None
+            }
+        }
     }
 }
 
