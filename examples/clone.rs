@@ -182,7 +182,10 @@ fn expiry(unit: &[u8], n: i64) -> Option<Instant> {
         return now.checked_add(Duration::from_millis(ms as u64));
     }
     // Absolute Unix times: convert to an Instant relative to now.
-    let unix_ms = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_millis() as i64;
+    let unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis() as i64;
     match ms.checked_sub(unix_ms) {
         Some(d) if d > 0 => now.checked_add(Duration::from_millis(d as u64)),
         _ => Some(now), // already in the past: expires at once
@@ -198,8 +201,16 @@ fn set(store: &Store, conn: &mut Conn, cmd: Command) {
     let mut shard = store.shard(db(conn), &cmd[1]);
     let old = shard.get(&cmd[1]).filter(|e| e.live(now));
     let exists = old.is_some();
-    let old_value = if o.get { old.map(|e| e.value.clone()) } else { None };
-    let keep = if o.keepttl { old.and_then(|e| e.expires) } else { None };
+    let old_value = if o.get {
+        old.map(|e| e.value.clone())
+    } else {
+        None
+    };
+    let keep = if o.keepttl {
+        old.and_then(|e| e.expires)
+    } else {
+        None
+    };
     if (o.nx && exists) || (o.xx && !exists) {
         drop(shard);
         return if o.get {
@@ -261,9 +272,13 @@ fn build_mux(store: Arc<Store>) -> Mux {
         2 => conn.write_bulk(&cmd[1]),
         _ => conn.write_error(reply::wrong_arity("ping")),
     });
-    mux.handle("echo", Arity::Exactly(2), |conn, cmd| conn.write_bulk(&cmd[1]));
+    mux.handle("echo", Arity::Exactly(2), |conn, cmd| {
+        conn.write_bulk(&cmd[1])
+    });
     let s = store.clone();
-    mux.handle("set", Arity::AtLeast(3), move |conn, cmd| set(&s, conn, cmd));
+    mux.handle("set", Arity::AtLeast(3), move |conn, cmd| {
+        set(&s, conn, cmd)
+    });
     let s = store.clone();
     mux.handle("get", Arity::Exactly(2), move |conn, cmd| {
         let v = s.get(db(conn), &cmd[1]);

@@ -69,9 +69,7 @@ pub fn reply(conn: &mut Conn<'_>, cmd: Command<'_>) {
         let more = cmd.len() - 1 - i;
         if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
             if !cmd[i + 1].eq_ignore_ascii_case(b"default") {
-                conn.write_error(
-                    "WRONGPASS invalid username-password pair or user is disabled.",
-                );
+                conn.write_error("WRONGPASS invalid username-password pair or user is disabled.");
                 return;
             }
             i += 3;

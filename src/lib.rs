@@ -138,12 +138,13 @@
 
 mod conn;
 mod detached;
-pub mod mux;
-pub mod pubsub;
 mod error;
+pub mod glob;
 mod handler;
 pub mod hello;
 mod io;
+pub mod mux;
+pub mod pubsub;
 pub mod reply;
 pub mod resp;
 mod server;
@@ -151,13 +152,21 @@ mod server;
 pub use conn::Conn;
 pub use detached::{ConnWriter, DetachedConn};
 pub use error::{Error, ProtocolError};
+pub use glob::{glob_match, glob_match_nocase};
 pub use handler::{CloseReason, Handler};
 #[cfg(feature = "tls")]
 pub use io::tls::load_tls_config;
 pub use io::{ListenAddr, PeerAddr};
 pub use resp::{Command, Protocol};
-pub use server::{listen_and_serve, listen_and_serve_unix, AcceptErrorFn, Server, ServerHandle};
-#[cfg(feature = "tls")]
-pub use server::listen_and_serve_tls;
 #[cfg(feature = "tls")]
 pub use rustls;
+#[cfg(feature = "tls")]
+pub use server::listen_and_serve_tls;
+pub use server::{
+    listen_and_serve, listen_and_serve_unix, AcceptErrorFn, Server, ServerHandle, Stream,
+};
+
+/// The README's examples, compiled and checked as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

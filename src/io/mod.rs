@@ -8,8 +8,8 @@ mod socket;
 pub(crate) mod tls;
 mod transport;
 
-pub(crate) use listener::Listener;
 pub use listener::ListenAddr;
+pub(crate) use listener::Listener;
 pub use socket::PeerAddr;
 pub(crate) use socket::Socket;
 pub(crate) use transport::{ReadHalf, WriteHalf};

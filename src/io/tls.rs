@@ -42,14 +42,13 @@ pub fn load_tls_config(
         return Err(Error::Pem(rustls::pki_types::pem::Error::NoItemsFound));
     }
     let key = PrivateKeyDer::from_pem_file(private_key_pem.as_ref()).map_err(Error::Pem)?;
-    let config = ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(Error::Tls)?
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .map_err(Error::Tls)?;
+    let config =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(Error::Tls)?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(Error::Tls)?;
     Ok(Arc::new(config))
 }
 
@@ -149,9 +148,7 @@ impl TlsReader {
             let before = slice.len();
             let fed = s.read_tls(&mut slice);
             self.raw_start += before - slice.len();
-            if let Err(e) = fed {
-                return Err(e);
-            }
+            fed?;
             if let Err(e) = s.process_new_packets() {
                 drop(s);
                 // Tell the peer why (rustls queued an alert), then fail.

@@ -18,10 +18,13 @@ mod to_resp;
 mod value;
 mod write;
 
-pub use command::{Args, Command, OwnedCommand};
-pub use parse::{parse_int, Limits, Parsed, Parser};
-pub use reader::{ReadError, Reader};
-pub use to_resp::ToResp;
-pub use value::{parse_value, Value, ValueError, DEFAULT_MAX_DEPTH};
-pub use write::*;
 pub use crate::error::ProtocolError;
+pub use command::{Args, Command, OwnedCommand};
+pub use number::parse_int;
+pub use parse::{Limits, Parsed, Parser};
+pub use reader::{ReadError, Reader};
+pub use to_resp::{Bulk, ErrorReply, NullArray, Status, ToResp};
+pub use value::{
+    parse_value, parse_value_with_depth, OwnedValue, Value, ValueError, DEFAULT_MAX_DEPTH,
+};
+pub use write::*;

@@ -1,15 +1,27 @@
-//! The streaming command parser: multibulk and inline requests, Redis 7's limits and
-//! error texts. STUB: signatures only, to be implemented.
+//! The streaming command parser: multibulk and inline requests, with Redis 7's limits,
+//! leniencies and error texts, resumable across reads so a slowly arriving request is
+//! never parsed twice.
 
 use super::command::{Command, Span};
+use super::inline;
+use super::number::string2ll;
 use crate::error::ProtocolError;
 
 /// Parser limits, each defaulting to Redis 7's value.
+///
+/// ```
+/// use redcon::resp::{Limits, Parser};
+/// let limits = Limits { max_bulk_len: 1024 * 1024, ..Limits::default() };
+/// assert_eq!(Parser::with_limits(limits).limits().max_bulk_len, 1024 * 1024);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Largest `$len` accepted (Redis's `proto-max-bulk-len`, 512 MiB).
     pub max_bulk_len: usize,
-    /// Longest inline line, and longest `*`/`$` header line (64 KiB).
+    /// Longest inline line, and longest `*`/`$` header line (64 KiB). As in Redis, a
+    /// request is refused only once more than this many bytes of it are buffered with
+    /// no line end among them; a longer line that is already complete in the buffer is
+    /// accepted.
     pub max_inline_len: usize,
     /// Largest `*count` accepted (`i32::MAX`, as Redis 7).
     pub max_multibulk_len: usize,
@@ -37,19 +49,116 @@ pub enum Parsed<'a> {
         consumed: usize,
     },
     /// No complete command yet. `consumed` bytes at the front were empty requests
-    /// (blank lines, `*0`, `*-1`) that the caller may drop.
+    /// (blank lines, `*0`, `*-1`) that the caller must drop before calling again.
     Incomplete {
-        /// Bytes of input that may be dropped.
+        /// Bytes of input to drop.
         consumed: usize,
     },
 }
 
-/// Streaming command parser.
+/// Where the parser stands in a request that has not fully arrived. Offsets are from
+/// the start of that request, which is the start of the input on the next call.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum State {
+    /// Between requests.
+    #[default]
+    Idle,
+    /// An inline line; its first `searched` bytes hold no `\n`.
+    Inline { searched: usize },
+    /// A `*count` line; its first `searched` bytes hold no `\r`.
+    Count { searched: usize },
+    /// A `$len` line at `pos` with `left` elements to go (this one included); the
+    /// `searched` bytes from `pos` hold no `\r`.
+    Header {
+        left: usize,
+        pos: usize,
+        searched: usize,
+    },
+    /// Element data of `len` bytes (plus two skipped bytes) at `pos`.
+    Data { left: usize, pos: usize, len: usize },
+}
+
+/// How far one request got.
+enum Outcome {
+    /// A command of this many bytes.
+    Command(usize),
+    /// An empty request of this many bytes, to skip.
+    Empty(usize),
+    /// The request is not complete yet.
+    NeedMore,
+}
+
+/// Result of [`Parser::advance`]: the index-only twin of [`Parsed`], which holds no
+/// borrow so a caller can loop on it freely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Progress {
+    /// A command occupies `input[start..end]`; build it with [`Parser::command`].
+    Done { start: usize, end: usize },
+    /// See [`Parsed::Incomplete`].
+    Pending { consumed: usize },
+}
+
+/// Above these sizes the argument lists are released after the command that needed them,
+/// so one huge request does not pin its memory for the connection's life.
+const KEEP_SPANS: usize = 1024;
+const KEEP_SCRATCH: usize = 16 * 1024;
+
+/// Streaming command parser: multibulk (`*N\r\n$len\r\n…`) and inline requests.
+///
+/// Multibulk arguments and plain inline arguments borrow the input; inline arguments
+/// with quotes or escapes are unescaped into a scratch buffer the parser reuses, as it
+/// reuses its list of arguments: after warm-up, parsing allocates nothing.
+///
+/// # Resuming
+/// The parser keeps its place in a request that has not fully arrived, so a huge
+/// request delivered in many small reads is scanned once, not once per read. The
+/// contract: after [`Parsed::Incomplete { consumed }`](Parsed::Incomplete), drop the
+/// first `consumed` bytes and call again with the rest of the same bytes, followed by
+/// whatever has arrived since. After [`Parsed::Command`], drop `consumed` bytes and
+/// call with what follows. To start over on unrelated input, call
+/// [`reset`](Parser::reset). (Input that breaks the contract yields wrong commands or
+/// errors, never a panic.) [`Reader`](super::Reader) does all of this for you.
+///
+/// # Redis compatibility
+/// Everything Redis 7 accepts is accepted, including its leniencies: the byte after a
+/// header's `\r` and the two bytes after element data are skipped unchecked, and empty
+/// requests (`*0`, negative counts, blank lines) are skipped. Errors are Redis's, at the
+/// same point of arrival. One deliberate difference: Redis searches for line ends with
+/// `strchr`, so a NUL byte in a header or inline line stalls it until the 64 KiB limit;
+/// here NUL is an ordinary byte (an inline line is then split, as Redis's splitter
+/// would split it, up to the NUL).
+///
+/// ```
+/// use redcon::resp::{Parsed, Parser};
+/// let mut parser = Parser::new();
+/// let mut input = b"*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\nPING\r\n*1\r\n$4\r\nPI".to_vec();
+/// let mut names = Vec::new();
+/// loop {
+///     match parser.parse(&input).unwrap() {
+///         Parsed::Command { command, consumed } => {
+///             names.push(command.name().to_vec());
+///             input.drain(..consumed);
+///         }
+///         Parsed::Incomplete { consumed } => {
+///             input.drain(..consumed);
+///             break;
+///         }
+///     }
+/// }
+/// assert_eq!(names, [b"ECHO".to_vec(), b"PING".to_vec()]);
+/// // The rest arrives; the parser carries on where it stopped.
+/// input.extend_from_slice(b"NG\r\n");
+/// let Parsed::Command { command, .. } = parser.parse(&input).unwrap() else { panic!() };
+/// assert!(command.is("ping"));
+/// ```
 #[derive(Debug, Default)]
 pub struct Parser {
     limits: Limits,
     spans: Vec<Span>,
     scratch: Vec<u8>,
+    state: State,
+    inline: bool,
+    needed: Option<usize>,
 }
 
 impl Parser {
@@ -62,8 +171,7 @@ impl Parser {
     pub fn with_limits(limits: Limits) -> Self {
         Parser {
             limits,
-            spans: Vec::new(),
-            scratch: Vec::new(),
+            ..Parser::default()
         }
     }
 
@@ -73,21 +181,287 @@ impl Parser {
     }
 
     /// Parses the next command from the front of `input`.
+    ///
+    /// See the [type documentation](Parser#resuming) for what to pass on the next call.
+    ///
+    /// ```
+    /// use redcon::resp::{Parsed, Parser};
+    /// let mut parser = Parser::new();
+    /// // Empty requests before an unfinished one are reported, to be dropped.
+    /// match parser.parse(b"*0\r\n\r\nGET k").unwrap() {
+    ///     Parsed::Incomplete { consumed } => assert_eq!(consumed, 6),
+    ///     Parsed::Command { .. } => unreachable!(),
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// A [`ProtocolError`] with Redis's text for a malformed request. The connection
+    /// should then be answered and closed, as Redis does; the parser is reset.
     pub fn parse<'a>(&'a mut self, input: &'a [u8]) -> Result<Parsed<'a>, ProtocolError> {
-        let _ = input;
-        let _ = Command {
-            input,
-            scratch: &self.scratch,
-            spans: &self.spans,
-            inline: false,
-        };
-        todo!()
+        Ok(match self.advance(input)? {
+            Progress::Done { start, end } => Parsed::Command {
+                command: self.command(input.get(start..end).unwrap_or_default()),
+                consumed: end,
+            },
+            Progress::Pending { consumed } => Parsed::Incomplete { consumed },
+        })
     }
 
     /// Forgets any partly parsed command.
     pub fn reset(&mut self) {
+        self.state = State::Idle;
+        self.needed = None;
         self.spans.clear();
+        self.scratch.clear();
+    }
+
+    /// How many more bytes the element being received needs before the command can
+    /// progress, if the parser is inside a multibulk element whose length it knows.
+    /// A buffer may grow toward this, but should not trust it further than the bytes
+    /// that have actually arrived: the length is the client's claim.
+    ///
+    /// ```
+    /// use redcon::resp::{Parsed, Parser};
+    /// let mut parser = Parser::new();
+    /// let input = b"*1\r\n$10\r\nabc";
+    /// assert!(matches!(parser.parse(input), Ok(Parsed::Incomplete { consumed: 0 })));
+    /// assert_eq!(parser.needed(), Some(7 + 2));
+    /// ```
+    pub fn needed(&self) -> Option<usize> {
+        self.needed
+    }
+
+    /// The command found by the last [`advance`](Self::advance), given its bytes
+    /// (`input[start..end]` of that call).
+    pub(crate) fn command<'a>(&'a self, bytes: &'a [u8]) -> Command<'a> {
+        Command {
+            input: bytes,
+            scratch: &self.scratch,
+            spans: &self.spans,
+            inline: self.inline,
+        }
+    }
+
+    /// Runs the parser over `input` without borrowing it in the result.
+    pub(crate) fn advance(&mut self, input: &[u8]) -> Result<Progress, ProtocolError> {
+        self.needed = None;
+        let mut base = 0;
+        loop {
+            let rest = input.get(base..).unwrap_or_default();
+            match self.step(rest) {
+                Ok(Outcome::Command(len)) => {
+                    self.state = State::Idle;
+                    return Ok(Progress::Done {
+                        start: base,
+                        end: base + len,
+                    });
+                }
+                Ok(Outcome::Empty(len)) => {
+                    self.state = State::Idle;
+                    base += len;
+                }
+                Ok(Outcome::NeedMore) => return Ok(Progress::Pending { consumed: base }),
+                Err(e) => {
+                    self.reset();
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    /// Starts a new request whose first byte is `first`.
+    fn begin(&mut self, first: u8) {
+        self.spans.clear();
+        self.scratch.clear();
+        if self.spans.capacity() > KEEP_SPANS {
+            self.spans.shrink_to(KEEP_SPANS);
+        }
+        if self.scratch.capacity() > KEEP_SCRATCH {
+            self.scratch.shrink_to(KEEP_SCRATCH);
+        }
+        self.inline = first != b'*';
+        self.state = if self.inline {
+            State::Inline { searched: 0 }
+        } else {
+            State::Count { searched: 0 }
+        };
+    }
+
+    /// Carries the current request as far as `rest` (which starts with it) allows.
+    fn step(&mut self, rest: &[u8]) -> Result<Outcome, ProtocolError> {
+        // Offsets saved from an earlier call must fit this input; if the caller broke
+        // the contract, start the request over rather than index out of bounds.
+        let fits = match self.state {
+            State::Idle => true,
+            State::Inline { searched } | State::Count { searched } => searched <= rest.len(),
+            State::Header { pos, searched, .. } => pos.saturating_add(searched) <= rest.len(),
+            State::Data { pos, .. } => pos <= rest.len(),
+        };
+        if !fits || self.state == State::Idle {
+            match rest.first() {
+                Some(&first) => self.begin(first),
+                None => return Ok(Outcome::NeedMore),
+            }
+        }
+        match self.state {
+            State::Inline { searched } => self.inline_line(rest, searched),
+            State::Count { searched } => self.count_line(rest, searched),
+            _ => self.elements(rest),
+        }
+    }
+
+    fn inline_line(&mut self, rest: &[u8], searched: usize) -> Result<Outcome, ProtocolError> {
+        let Some(lf) = find(b'\n', rest, searched) else {
+            if rest.len() > self.limits.max_inline_len {
+                return Err(ProtocolError::TooBigInlineRequest);
+            }
+            self.state = State::Inline {
+                searched: rest.len(),
+            };
+            return Ok(Outcome::NeedMore);
+        };
+        // One `\r` before the `\n` belongs to the line ending.
+        let line = &rest[..lf];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        inline::split(line, &mut self.spans, &mut self.scratch)?;
+        Ok(if self.spans.is_empty() {
+            Outcome::Empty(lf + 1)
+        } else {
+            Outcome::Command(lf + 1)
+        })
+    }
+
+    fn count_line(&mut self, rest: &[u8], searched: usize) -> Result<Outcome, ProtocolError> {
+        let cr = match header_end(rest, searched, self.limits.max_inline_len) {
+            HeaderEnd::Found(cr) => cr,
+            HeaderEnd::Missing { searched } => {
+                self.state = State::Count { searched };
+                return Ok(Outcome::NeedMore);
+            }
+            HeaderEnd::TooBig => return Err(ProtocolError::TooBigMbulkCountString),
+        };
+        let count = rest
+            .get(1..cr)
+            .and_then(string2ll)
+            .ok_or(ProtocolError::InvalidMultibulkLength)?;
+        if count <= 0 {
+            return Ok(Outcome::Empty(cr + 2));
+        }
+        let left = usize::try_from(count)
+            .ok()
+            .filter(|&n| n <= self.limits.max_multibulk_len)
+            .ok_or(ProtocolError::InvalidMultibulkLength)?;
+        self.state = State::Header {
+            left,
+            pos: cr + 2,
+            searched: 0,
+        };
+        self.elements(rest)
+    }
+
+    /// Parses `$len` headers and element data until the command is complete or the
+    /// input runs out.
+    fn elements(&mut self, rest: &[u8]) -> Result<Outcome, ProtocolError> {
+        loop {
+            match self.state {
+                State::Header {
+                    left,
+                    pos,
+                    searched,
+                } => {
+                    let line = rest.get(pos..).unwrap_or_default();
+                    let cr = match header_end(line, searched, self.limits.max_inline_len) {
+                        HeaderEnd::Found(cr) => cr,
+                        HeaderEnd::Missing { searched } => {
+                            self.state = State::Header {
+                                left,
+                                pos,
+                                searched,
+                            };
+                            return Ok(Outcome::NeedMore);
+                        }
+                        HeaderEnd::TooBig => return Err(ProtocolError::TooBigBulkCountString),
+                    };
+                    match line.first() {
+                        Some(b'$') => {}
+                        Some(&other) => return Err(ProtocolError::ExpectedDollar(other)),
+                        None => return Ok(Outcome::NeedMore),
+                    }
+                    let len = line
+                        .get(1..cr)
+                        .and_then(string2ll)
+                        .and_then(|n| usize::try_from(n).ok())
+                        .filter(|&n| n <= self.limits.max_bulk_len)
+                        .ok_or(ProtocolError::InvalidBulkLength)?;
+                    self.state = State::Data {
+                        left,
+                        pos: pos + cr + 2,
+                        len,
+                    };
+                }
+                State::Data { left, pos, len } => {
+                    // The element and the two bytes after it, which are not checked.
+                    let need = len.saturating_add(2);
+                    let have = rest.len().saturating_sub(pos);
+                    if have < need {
+                        self.state = State::Data { left, pos, len };
+                        self.needed = Some(need - have);
+                        return Ok(Outcome::NeedMore);
+                    }
+                    self.spans.push(Span {
+                        start: pos,
+                        end: pos + len,
+                        in_scratch: false,
+                    });
+                    let next = pos + need;
+                    if left <= 1 {
+                        return Ok(Outcome::Command(next));
+                    }
+                    self.state = State::Header {
+                        left: left - 1,
+                        pos: next,
+                        searched: 0,
+                    };
+                }
+                State::Idle | State::Inline { .. } | State::Count { .. } => {
+                    return Ok(Outcome::NeedMore)
+                }
+            }
+        }
     }
 }
-/// string2ll
-pub fn parse_int(b: &[u8]) -> Option<i64> { std::str::from_utf8(b).ok()?.parse().ok() }
+
+/// Where a `*`/`$` header line ends.
+enum HeaderEnd {
+    /// The line's `\r` is at this offset, and at least one byte follows it.
+    Found(usize),
+    /// Not yet; the first `searched` bytes hold no `\r` (or end with a lone one).
+    Missing { searched: usize },
+    /// More than the inline limit is buffered with no `\r` in it.
+    TooBig,
+}
+
+/// Finds the `\r` ending the header line at the start of `line`, as Redis does: the
+/// first `\r` anywhere in the buffered bytes, which must be followed by one more byte
+/// (skipped unchecked). The size limit applies only while no `\r` is buffered at all.
+fn header_end(line: &[u8], searched: usize, max: usize) -> HeaderEnd {
+    match find(b'\r', line, searched) {
+        Some(cr) if cr + 1 < line.len() => HeaderEnd::Found(cr),
+        // A lone `\r` at the end: look at it again when more arrives.
+        Some(cr) => HeaderEnd::Missing { searched: cr },
+        None if line.len() > max => HeaderEnd::TooBig,
+        None => HeaderEnd::Missing {
+            searched: line.len(),
+        },
+    }
+}
+
+/// The first `needle` in `haystack` at or after `from`.
+#[inline]
+fn find(needle: u8, haystack: &[u8], from: usize) -> Option<usize> {
+    let tail = haystack.get(from..)?;
+    memchr::memchr(needle, tail).map(|i| from + i)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,7 +1,11 @@
-//! [`Reader`]: the read buffer over any `Read`. STUB.
+//! [`Reader`]: the read buffer over any [`Read`], feeding the [`Parser`]. It decides when
+//! to read, compact, grow and shrink, so memory follows the bytes that have arrived,
+//! never the sizes a client announces.
+
 use super::command::Command;
-use super::parse::{Limits, Parser};
+use super::parse::{Limits, Parser, Progress};
 use crate::error::ProtocolError;
+use std::fmt;
 use std::io::{self, Read};
 
 /// Why [`Reader`] could not produce a command.
@@ -12,15 +16,76 @@ pub enum ReadError {
     Io(io::Error),
     /// The client sent a malformed request.
     Protocol(ProtocolError),
-    /// Unparsed input exceeded the query buffer limit.
+    /// Unparsed input exceeded the query buffer limit (Redis closes such a client
+    /// without a reply).
     QueryBufferLimit,
 }
 
-/// Buffered command reader.
-#[derive(Debug)]
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Io(e) => write!(f, "I/O error: {e}"),
+            ReadError::Protocol(e) => write!(f, "Protocol error: {e}"),
+            ReadError::QueryBufferLimit => f.write_str("query buffer limit reached"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ReadError::Io(e) => Some(e),
+            ReadError::Protocol(e) => Some(e),
+            ReadError::QueryBufferLimit => None,
+        }
+    }
+}
+
+impl From<io::Error> for ReadError {
+    fn from(e: io::Error) -> Self {
+        ReadError::Io(e)
+    }
+}
+
+impl From<ProtocolError> for ReadError {
+    fn from(e: ProtocolError) -> Self {
+        ReadError::Protocol(e)
+    }
+}
+
+/// The default initial buffer size.
+const DEFAULT_CAPACITY: usize = 16 * 1024;
+/// The default query buffer limit (Redis's `client-query-buffer-limit`, 1 GiB).
+const DEFAULT_MAX_QUERY_BUFFER: usize = 1 << 30;
+/// The smallest initial capacity used, whatever is asked.
+const MIN_CAPACITY: usize = 64;
+
+/// Buffered command reader over any [`Read`]: one socket read brings in as many
+/// requests as have arrived, and [`next_buffered`](Reader::next_buffered) hands them
+/// out one by one, borrowing the buffer.
+///
+/// Memory: the buffer is allocated on the first read, grows geometrically (toward the
+/// size of an element being received, but never more than doubling per read, so a
+/// client cannot reserve memory by announcing a large length), and drops back to its
+/// initial size once empty after a large request. Unparsed bytes are capped by the
+/// query buffer limit.
+///
+/// ```
+/// use redcon::resp::Reader;
+/// let input = &b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n"[..];
+/// let mut reader = Reader::new(input);
+/// let mut names = Vec::new();
+/// while let Some(command) = reader.read_command()? {
+///     names.push(String::from_utf8_lossy(command.name()).into_owned());
+/// }
+/// assert_eq!(names, ["GET", "PING"]);
+/// # Ok::<(), redcon::resp::ReadError>(())
+/// ```
 pub struct Reader<R> {
     inner: R,
+    /// Zero-initialised storage; `buf.len()` is the usable capacity.
     buf: Vec<u8>,
+    /// Unparsed bytes are `buf[start..end]`.
     start: usize,
     end: usize,
     parser: Parser,
@@ -28,34 +93,297 @@ pub struct Reader<R> {
     max_query_buffer: usize,
 }
 
-impl<R: Read> Reader<R> {
-    /// New reader.
-    pub fn new(inner: R) -> Self {
-        Self::with_limits(inner, Limits::default(), 4096, 1 << 30)
-    }
-    /// New reader with limits.
-    pub fn with_limits(inner: R, limits: Limits, initial_capacity: usize, max_query_buffer: usize) -> Self {
-        Reader { inner, buf: Vec::new(), start: 0, end: 0, parser: Parser::with_limits(limits), initial_capacity, max_query_buffer }
-    }
-    /// One read call.
-    pub fn fill_buf(&mut self) -> Result<usize, ReadError> { todo!() }
-    /// Next buffered command and the rest.
-    pub fn next_buffered(&mut self) -> Result<Option<(Command<'_>, &[u8])>, ProtocolError> { todo!() }
-    /// Drop n bytes.
-    pub fn consume(&mut self, n: usize) { let _ = n; todo!() }
-    /// Read a command.
-    pub fn read_command(&mut self) -> Result<Option<Command<'_>>, ReadError> { todo!() }
-    /// Unparsed bytes.
-    pub fn buffered(&self) -> &[u8] { &self.buf[self.start..self.end] }
-    /// Inner.
-    pub fn get_ref(&self) -> &R { &self.inner }
-    /// Inner.
-    pub fn get_mut(&mut self) -> &mut R { &mut self.inner }
-    /// Parts.
-    pub fn into_parts(self) -> (R, Vec<u8>) { (self.inner, self.buf[self.start..self.end].to_vec()) }
-    /// From parts.
-    pub fn from_parts(inner: R, buffered: Vec<u8>, limits: Limits, initial_capacity: usize, max_query_buffer: usize) -> Self {
-        let end = buffered.len();
-        Reader { inner, buf: buffered, start: 0, end, parser: Parser::with_limits(limits), initial_capacity, max_query_buffer }
+impl<R: fmt::Debug> fmt::Debug for Reader<R> {
+    // The buffer can be large: show its size, not its bytes.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Reader")
+            .field("inner", &self.inner)
+            .field("buffered", &(self.end - self.start))
+            .field("capacity", &self.buf.len())
+            .field("parser", &self.parser)
+            .field("max_query_buffer", &self.max_query_buffer)
+            .finish_non_exhaustive()
     }
 }
+
+impl<R: Read> Reader<R> {
+    /// A reader with Redis's default limits, a 16 KiB initial buffer and a 1 GiB query
+    /// buffer limit.
+    pub fn new(inner: R) -> Self {
+        Self::with_limits(
+            inner,
+            Limits::default(),
+            DEFAULT_CAPACITY,
+            DEFAULT_MAX_QUERY_BUFFER,
+        )
+    }
+
+    /// A reader with the given parser limits, initial buffer size (at least 64 bytes
+    /// are used) and query buffer limit (the most unparsed bytes it will hold).
+    ///
+    /// ```
+    /// use redcon::resp::{Limits, Reader};
+    /// let reader = Reader::with_limits(&b""[..], Limits::default(), 4096, 1 << 20);
+    /// assert_eq!(reader.capacity(), 0); // nothing is allocated before the first read
+    /// ```
+    pub fn with_limits(
+        inner: R,
+        limits: Limits,
+        initial_capacity: usize,
+        max_query_buffer: usize,
+    ) -> Self {
+        Reader {
+            inner,
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            parser: Parser::with_limits(limits),
+            initial_capacity: initial_capacity.max(MIN_CAPACITY),
+            max_query_buffer,
+        }
+    }
+
+    /// A reader that starts with `buffered` as unparsed input (as returned by
+    /// [`into_parts`](Self::into_parts)), then reads from `inner`.
+    ///
+    /// ```
+    /// use redcon::resp::{Limits, Reader};
+    /// let mut reader = Reader::from_parts(&b"\r\n"[..], b"PING".to_vec(), Limits::default(), 4096, 1 << 30);
+    /// assert!(reader.read_command()?.unwrap().is("ping"));
+    /// # Ok::<(), redcon::resp::ReadError>(())
+    /// ```
+    pub fn from_parts(
+        inner: R,
+        buffered: Vec<u8>,
+        limits: Limits,
+        initial_capacity: usize,
+        max_query_buffer: usize,
+    ) -> Self {
+        let mut reader = Self::with_limits(inner, limits, initial_capacity, max_query_buffer);
+        reader.end = buffered.len();
+        reader.buf = buffered;
+        reader
+    }
+
+    /// Makes exactly one `read` call on the inner reader, into the buffer's free space,
+    /// and returns the number of bytes read (0 at end of input). Before reading it
+    /// compacts and grows the buffer as needed.
+    ///
+    /// # Errors
+    /// [`ReadError::Io`] if the read fails (`Interrupted` included: this makes one
+    /// call only); [`ReadError::QueryBufferLimit`] if the unparsed bytes already fill
+    /// the query buffer limit, so nothing more may be read.
+    pub fn fill_buf(&mut self) -> Result<usize, ReadError> {
+        let limit = self.make_room()?;
+        let window = self.buf.get_mut(self.end..limit).unwrap_or_default();
+        let room = window.len();
+        debug_assert!(room > 0, "make_room left no room");
+        // A reader claiming more than it was given is clamped, not trusted.
+        let n = self.inner.read(window)?.min(room);
+        self.end += n;
+        Ok(n)
+    }
+
+    /// The next complete command already in the buffer, with the buffered bytes after
+    /// it (the rest of the pipeline, possibly holding more commands); `None` if no
+    /// complete command is buffered. Never reads.
+    ///
+    /// ```
+    /// use redcon::resp::Reader;
+    /// let mut reader = Reader::new(&b"GET a\r\nGET b\r\nGE"[..]);
+    /// reader.fill_buf()?;
+    /// let (command, rest) = reader.next_buffered()?.unwrap();
+    /// assert_eq!(&command[1], b"a");
+    /// assert_eq!(rest, b"GET b\r\nGE");
+    /// assert!(reader.next_buffered()?.is_some());
+    /// assert!(reader.next_buffered()?.is_none());
+    /// assert_eq!(reader.buffered(), b"GE");
+    /// # Ok::<(), redcon::resp::ReadError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// The [`ProtocolError`] of a malformed request; the connection should be answered
+    /// and closed.
+    pub fn next_buffered(&mut self) -> Result<Option<(Command<'_>, &[u8])>, ProtocolError> {
+        Ok(match self.advance()? {
+            Some((start, end)) => Some((
+                self.parser
+                    .command(self.buf.get(start..end).unwrap_or_default()),
+                self.buf.get(self.start..self.end).unwrap_or_default(),
+            )),
+            None => None,
+        })
+    }
+
+    /// Drops the first `n` unparsed bytes (at most all of them), for a caller that took
+    /// the rest of a pipeline from [`next_buffered`](Self::next_buffered) itself. Any
+    /// partly parsed request is forgotten.
+    ///
+    /// ```
+    /// use redcon::resp::Reader;
+    /// let mut reader = Reader::new(&b"MULTI\r\nSET k v\r\nEXEC\r\n"[..]);
+    /// reader.fill_buf()?;
+    /// let (_, rest) = reader.next_buffered()?.unwrap();
+    /// let taken = rest.to_vec(); // the caller handles the rest of the pipeline itself
+    /// reader.consume(taken.len());
+    /// assert!(reader.buffered().is_empty());
+    /// # Ok::<(), redcon::resp::ReadError>(())
+    /// ```
+    pub fn consume(&mut self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        self.start += n.min(self.end - self.start);
+        self.parser.reset();
+    }
+
+    /// The next command, reading as needed; `Ok(None)` at end of input (an unfinished
+    /// request is then left in [`buffered`](Self::buffered)). Reads interrupted by a
+    /// signal are retried.
+    ///
+    /// # Errors
+    /// [`ReadError::Io`], [`ReadError::Protocol`] or [`ReadError::QueryBufferLimit`].
+    pub fn read_command(&mut self) -> Result<Option<Command<'_>>, ReadError> {
+        // Find the command's position first and borrow the buffer only once: returning
+        // a borrow from inside the loop would not pass the borrow checker.
+        let (start, end) = loop {
+            if let Some(found) = self.advance()? {
+                break found;
+            }
+            match self.fill_buf() {
+                Ok(0) => return Ok(None),
+                Ok(_) => {}
+                Err(ReadError::Io(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        };
+        Ok(Some(
+            self.parser
+                .command(self.buf.get(start..end).unwrap_or_default()),
+        ))
+    }
+
+    /// The unparsed bytes.
+    pub fn buffered(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or_default()
+    }
+
+    /// The buffer's current size in bytes (0 until the first read).
+    pub fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// The inner reader.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// The inner reader, mutably. Reading from it directly loses those bytes to the
+    /// parser.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// The inner reader and the unparsed bytes, reusing the buffer's allocation.
+    ///
+    /// ```
+    /// use redcon::resp::Reader;
+    /// let mut reader = Reader::new(&b"PING\r\nGET"[..]);
+    /// reader.read_command()?;
+    /// let (_, rest) = reader.into_parts();
+    /// assert_eq!(rest, b"GET");
+    /// # Ok::<(), redcon::resp::ReadError>(())
+    /// ```
+    pub fn into_parts(self) -> (R, Vec<u8>) {
+        let Reader {
+            inner,
+            mut buf,
+            start,
+            end,
+            ..
+        } = self;
+        buf.copy_within(start..end, 0);
+        buf.truncate(end - start);
+        (inner, buf)
+    }
+
+    /// Runs the parser over the unparsed bytes; on a command, moves past it and returns
+    /// its position in `buf`.
+    fn advance(&mut self) -> Result<Option<(usize, usize)>, ProtocolError> {
+        let input = self.buf.get(self.start..self.end).unwrap_or_default();
+        let found = match self.parser.advance(input)? {
+            Progress::Done { start, end } => {
+                let found = (self.start + start, self.start + end);
+                self.start += end;
+                Some(found)
+            }
+            Progress::Pending { consumed } => {
+                self.start += consumed;
+                None
+            }
+        };
+        Ok(found)
+    }
+
+    /// Prepares free space for a read and returns where the read window ends.
+    fn make_room(&mut self) -> Result<usize, ReadError> {
+        let unparsed = self.end - self.start;
+        if unparsed >= self.max_query_buffer {
+            return Err(ReadError::QueryBufferLimit);
+        }
+        let initial = self.initial_capacity;
+        if unparsed == 0 {
+            self.start = 0;
+            self.end = 0;
+            if self.buf.len() > 4 * initial {
+                // Done with a large request: give the memory back.
+                self.buf.truncate(initial);
+                self.buf.shrink_to_fit();
+            }
+        }
+        if self.buf.is_empty() {
+            self.buf.resize(initial, 0);
+        }
+        if self.low_on_room() {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                self.start = 0;
+                self.end = unparsed;
+            }
+            if self.low_on_room() {
+                self.grow(unparsed);
+            }
+        }
+        // Never read more than the query buffer limit allows.
+        Ok((self.start + self.max_query_buffer).min(self.buf.len()))
+    }
+
+    /// Whether the free space after the unparsed bytes is under an eighth of the buffer.
+    fn low_on_room(&self) -> bool {
+        let len = self.buf.len();
+        self.end == len || len - self.end < len / 8
+    }
+
+    /// Grows the (compacted) buffer holding `unparsed` bytes: by doubling, or less if
+    /// the element being received needs less, but at least by the initial capacity.
+    fn grow(&mut self, unparsed: usize) {
+        let initial = self.initial_capacity;
+        let floor = unparsed.saturating_add(initial);
+        let ceiling = self.buf.len().saturating_mul(2).max(floor);
+        let wanted = match self.parser.needed() {
+            Some(needed) => unparsed.saturating_add(needed).clamp(floor, ceiling),
+            None => ceiling,
+        };
+        // Room for the limit's worth of unparsed bytes is all that can be used.
+        let new_len = wanted.min(self.max_query_buffer.max(self.buf.len()));
+        if new_len > self.buf.len() {
+            // Drop the stale tail first so the reallocation copies only live bytes.
+            self.buf.truncate(self.end);
+            self.buf.reserve_exact(new_len - self.end);
+            self.buf.resize(new_len, 0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
