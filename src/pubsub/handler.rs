@@ -11,8 +11,8 @@ use crate::handler::{CloseReason, Handler};
 use crate::io::Socket;
 use crate::reply;
 use crate::resp::{
-    append_array_len, append_bulk, append_integer, append_null, append_null_bulk,
-    append_push_len, Command, Protocol,
+    append_array_len, append_bulk, append_integer, append_null, append_null_bulk, append_push_len,
+    Command, Protocol,
 };
 use std::collections::HashMap;
 use std::fmt;
@@ -189,6 +189,7 @@ impl<H: Handler> Ctx<H> {
 /// ```no_run
 /// use redcon::mux::{Arity, Mux};
 /// use redcon::pubsub::PubSub;
+/// use redcon::{Command, Conn, Handler};
 /// use std::sync::Arc;
 ///
 /// let mut mux = Mux::new();
@@ -199,7 +200,7 @@ impl<H: Handler> Ctx<H> {
 /// let pubsub = PubSub::new();
 /// let table = mux.clone();
 /// let handler = pubsub
-///     .handler(mux)
+///     .handler(move |conn: &mut Conn, cmd: Command| mux.on_command(conn, cmd))
 ///     // Subscribed RESP2 clients get Redis's unknown-command and arity errors first.
 ///     .command_check(move |cmd| table.check(cmd).map(|name| name.into_owned()));
 /// redcon::listen_and_serve("127.0.0.1:6380", handler)?;
@@ -386,7 +387,11 @@ impl Subs {
 
     /// Every name of `kind`, oldest subscription first.
     fn all(&mut self, kind: Kind) -> Vec<Box<[u8]>> {
-        let mut v: Vec<_> = self.set(kind).iter().map(|(k, s)| (*s, k.clone())).collect();
+        let mut v: Vec<_> = self
+            .set(kind)
+            .iter()
+            .map(|(k, s)| (*s, k.clone()))
+            .collect();
         v.sort_unstable_by_key(|(s, _)| *s);
         v.into_iter().map(|(_, k)| k).collect()
     }
@@ -446,7 +451,13 @@ impl<H: Handler> Session<H> {
             return true;
         }
         let limits = self.ctx.pubsub.limits();
-        match Writer::start(self.id, self.out.clone(), self.socket.clone(), protocol, limits) {
+        match Writer::start(
+            self.id,
+            self.out.clone(),
+            self.socket.clone(),
+            protocol,
+            limits,
+        ) {
             Ok(w) => {
                 st.writer = Some(w);
                 st.protocol = protocol;

@@ -70,7 +70,10 @@ impl Registry {
     }
 
     fn add(&mut self, kind: Kind, name: &[u8], sub: &Arc<Subscriber>) {
-        self.table(kind).entry(name.into()).or_default().push(sub.clone());
+        self.table(kind)
+            .entry(name.into())
+            .or_default()
+            .push(sub.clone());
     }
 
     fn remove(&mut self, kind: Kind, name: &[u8], sub: &Arc<Subscriber>) {
@@ -117,7 +120,7 @@ struct Shared {
 ///
 /// // The confirmation arrived, so the subscription is in place.
 /// assert_eq!(pubsub.publish("news", "hello"), 1);
-/// let mut msg = [0u8; 40];
+/// let mut msg = [0u8; 38];
 /// sub.read_exact(&mut msg)?;
 /// assert_eq!(&msg, b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n");
 /// server.shutdown();
@@ -231,7 +234,10 @@ impl PubSub {
     /// assert_eq!(redcon::pubsub::PubSub::new().numsub("chan"), 0);
     /// ```
     pub fn numsub(&self, channel: impl AsRef<[u8]>) -> usize {
-        self.read().channels.get(channel.as_ref()).map_or(0, Vec::len)
+        self.read()
+            .channels
+            .get(channel.as_ref())
+            .map_or(0, Vec::len)
     }
 
     /// The number of distinct patterns subscribed to by anyone, as Redis's
