@@ -3,7 +3,7 @@
 //! with after it detaches: its subscriptions, its writer thread, and Redis 7's rules for
 //! what a subscribed client may run.
 
-use super::queue::{Item, Writer};
+use super::queue::{Item, WriterThread};
 use super::{Kind, PubSub};
 use crate::conn::Conn;
 use crate::detached::{ConnWriter, DetachedConn};
@@ -185,6 +185,13 @@ impl<H: Handler> Ctx<H> {
 /// The wrapped handler's `on_accept`, `on_hello` and `on_close` are called as usual,
 /// `on_close` also for subscribed connections. If the wrapped handler detaches a
 /// subscribed RESP3 connection, the connection first leaves its channels and patterns.
+///
+/// Limits: while a client is subscribed, replies to its own commands count against its
+/// queue limit along with the messages (as Redis counts a pub/sub client's whole output
+/// buffer); the server's write timeout still applies to each write, so a subscriber that
+/// stops reading is disconnected by whichever comes first. A connection that has
+/// subscribed once is no longer subject to the server's idle timeout, even after it
+/// leaves every channel (Redis exempts pub/sub clients from its `timeout` too).
 ///
 /// ```no_run
 /// use redcon::mux::{Arity, Mux};
@@ -402,7 +409,7 @@ impl Subs {
 struct State {
     subs: Subs,
     /// Running while the connection has at least one subscription.
-    writer: Option<Writer>,
+    writer: Option<WriterThread>,
     /// The protocol the writer encodes messages in.
     protocol: Protocol,
 }
@@ -451,7 +458,7 @@ impl<H: Handler> Session<H> {
             return true;
         }
         let limits = self.ctx.pubsub.limits();
-        match Writer::start(
+        match WriterThread::start(
             self.id,
             self.out.clone(),
             self.socket.clone(),

@@ -1,5 +1,5 @@
 //! One subscriber's outgoing queue and the thread that drains it: [`Subscriber`] is what
-//! publishers hold (push, never wait), [`Writer`] owns the draining thread, which batches
+//! publishers hold (push, never wait), [`WriterThread`] owns the draining thread, which batches
 //! everything queued into one socket write.
 //!
 //! The queue is a crossbeam channel bounded by counters rather than by capacity: a
@@ -131,12 +131,12 @@ impl Subscriber {
 }
 
 /// A running writer thread and the subscriber handle that feeds it.
-pub(crate) struct Writer {
+pub(crate) struct WriterThread {
     pub(crate) sub: Arc<Subscriber>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl Writer {
+impl WriterThread {
     /// Starts a writer thread for a connection.
     ///
     /// # Errors
@@ -147,7 +147,7 @@ impl Writer {
         socket: Option<Arc<Socket>>,
         protocol: Protocol,
         limits: Limits,
-    ) -> io::Result<Writer> {
+    ) -> io::Result<WriterThread> {
         let (tx, rx) = crossbeam_channel::unbounded();
         let sub = Arc::new(Subscriber {
             id,
@@ -163,7 +163,7 @@ impl Writer {
             .name(format!("redcon-pubsub-{id}"))
             .stack_size(WRITER_STACK)
             .spawn(move || drain(&s, &rx, out, protocol))?;
-        Ok(Writer {
+        Ok(WriterThread {
             sub,
             thread: Some(thread),
         })
@@ -183,7 +183,7 @@ impl Writer {
     pub(crate) fn stop(self) {}
 }
 
-impl Drop for Writer {
+impl Drop for WriterThread {
     fn drop(&mut self) {
         let _ = self.sub.push_control(Item::Stop);
         if let Some(t) = self.thread.take() {
