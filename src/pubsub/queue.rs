@@ -95,7 +95,7 @@ impl Subscriber {
         let n = self.queued.fetch_add(1, Ordering::Relaxed) + 1;
         let b = self.queued_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
         if n > self.limits.messages || b > self.limits.bytes {
-            log::debug!(
+            log::info!(
                 "pub/sub client {} disconnected: {n} messages / {b} bytes queued, over the limit",
                 self.id
             );
