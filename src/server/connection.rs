@@ -159,7 +159,9 @@ fn serve<H: Handler + ?Sized>(
             match dispatch(handler, state, cmd, rest) {
                 Dispatch::Served => {}
                 Dispatch::CrossProtocol => {
-                    let _ = state.flush_with(&[]);
+                    // Redis sends nothing at all, not even the replies to the commands
+                    // before it in the same read: drop what this batch wrote.
+                    state.out.clear();
                     return Outcome::Close(CloseReason::CrossProtocol);
                 }
                 Dispatch::Panicked(msg) => {
