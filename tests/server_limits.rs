@@ -204,3 +204,34 @@ fn a_denied_client_that_sent_commands_gets_no_replies() {
     drop(first);
     server.shutdown();
 }
+
+#[test]
+fn max_clients_burst_serves_the_first_clients_accepted() {
+    // Clients that connect at the same moment: the first `max` accepted are served and
+    // the rest refused, however their connection threads happen to be scheduled.
+    for _ in 0..10 {
+        let server = Server::new(Basic::default())
+            .addr("127.0.0.1:0")
+            .max_clients(2)
+            .start()
+            .unwrap();
+        let mut clients: Vec<_> = (0..4).map(|_| connect(&server)).collect();
+        let replies: Vec<_> = clients
+            .iter_mut()
+            .map(|c| {
+                c.send(b"PING\r\n");
+                String::from_utf8_lossy(&c.read_to_eof_or(b"+PONG\r\n")).into_owned()
+            })
+            .collect();
+        assert_eq!(
+            replies,
+            [
+                "+PONG\r\n",
+                "+PONG\r\n",
+                "-ERR max number of clients reached\r\n",
+                "-ERR max number of clients reached\r\n",
+            ]
+        );
+        server.shutdown();
+    }
+}

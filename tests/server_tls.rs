@@ -259,3 +259,29 @@ fn max_clients_refusal_is_sent_over_tls() {
     second.expect_eof();
     server.shutdown();
 }
+
+#[test]
+fn max_clients_counts_clients_in_accept_order_not_handshake_order() {
+    let (server, _, _) = tls_server(|s| s.max_clients(2));
+    // All four connect (and are accepted) before any of them handshakes.
+    let mut clients: Vec<_> = (0..4).map(|_| tls_client(&server, "localhost")).collect();
+    common::wait_until("all accepted", || server.clients() == 4);
+    // The first two accepted are served and the last two refused, although the first
+    // two finish their handshakes while all four are connected.
+    let mut replies = Vec::new();
+    for c in &mut clients {
+        c.send(b"PING\r\n");
+        let got = c.read_to_eof_or(b"+PONG\r\n");
+        replies.push(String::from_utf8_lossy(&got).into_owned());
+    }
+    assert_eq!(
+        replies,
+        [
+            "+PONG\r\n",
+            "+PONG\r\n",
+            "-ERR max number of clients reached\r\n",
+            "-ERR max number of clients reached\r\n",
+        ]
+    );
+    server.shutdown();
+}

@@ -40,7 +40,7 @@ pub(crate) fn run<H: Handler>(
     state.info = cfg.info.clone();
     log::debug!("accepted client {} from {}", state.id, state.peer);
 
-    if shared.clients() > cfg.max_clients {
+    if slot.over_limit {
         state.out.write_error("ERR max number of clients reached");
         let _ = state.flush_with(&[]);
         state.sink.close();

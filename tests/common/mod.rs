@@ -171,6 +171,13 @@ impl<S: Read + Write> Client<S> {
         std::mem::take(&mut self.buf)
     }
 
+    /// Reads until the server closes or exactly `reply` has arrived, whichever comes
+    /// first; returns what arrived.
+    pub fn read_to_eof_or(&mut self, reply: &[u8]) -> Vec<u8> {
+        while self.buf != reply && self.fill() {}
+        std::mem::take(&mut self.buf)
+    }
+
     /// Checks that the server closes the connection without sending anything more.
     #[track_caller]
     pub fn expect_eof(&mut self) {
