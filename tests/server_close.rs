@@ -1,7 +1,8 @@
 //! How connections end, seen from both sides: `QUIT` (the reply arrives, then end of
-//! stream), `Conn::close` in the middle of a pipeline (earlier replies arrive, later
-//! commands are never served), and the `CloseReason` that `on_close` receives for each,
-//! including a client that simply goes away.
+//! stream), `Conn::close` in the middle of a pipeline (earlier replies arrive, even with
+//! much unread input behind, and later commands are never served), and the
+//! `CloseReason` that `on_close` receives for each, including a client that simply goes
+//! away.
 
 mod common;
 
@@ -52,6 +53,8 @@ impl Handler for Recorder {
         if cmd.is("close") {
             conn.write_string("BYE");
             conn.close();
+        } else if cmd.is("big") {
+            conn.write_bulk(vec![b'x'; 300_000]);
         } else {
             common::basic(conn, &cmd);
         }
@@ -73,6 +76,28 @@ fn close_mid_pipeline_sends_earlier_replies_and_drops_the_rest() {
     c.expect_eof();
     assert_eq!(h.closes.wait_for(1), vec![(1, Reason::Closed)]);
     assert_eq!(*h.served.lock().unwrap(), ["ECHO 1", "ECHO 2", "CLOSE"]);
+    server.shutdown();
+}
+
+#[test]
+fn close_with_unread_input_behind_still_delivers_the_replies() {
+    let h = Recorder::default();
+    let server = start(h.clone());
+    let mut c = connect(&server);
+    // 60 KB of commands after CLOSE: more than the server reads at once, so the socket
+    // still holds unread input when it closes. Closing such a socket resets the
+    // connection unless the server drops that input first, and a reset would throw
+    // away the 300 KB reply still in the server's send buffer.
+    let mut req = b"BIG\r\nCLOSE\r\n".to_vec();
+    req.extend_from_slice(&b"PING\r\n".repeat(10_000));
+    c.send(&req);
+    // Read only after the server closed the connection.
+    h.closes.wait_for(1);
+    let mut expected = common::bulk(&[b'x'; 300_000]);
+    expected.extend_from_slice(b"+BYE\r\n");
+    c.expect(&expected);
+    c.expect_eof();
+    assert_eq!(h.served.lock().unwrap().len(), 2);
     server.shutdown();
 }
 

@@ -1,7 +1,8 @@
 //! `ServerHandle::shutdown` while clients are idle, busy in a slow command, and
-//! detached: every command read before the shutdown gets its reply, `on_close` runs once
-//! per connection with `ServerShutdown`, no new client is served afterwards, and
-//! `shutdown` returns the number of connection threads it joined.
+//! detached: every command read before the shutdown gets its reply (even when the client
+//! pipelined more than the server had read), `on_close` runs once per connection with
+//! `ServerShutdown`, no new client is served afterwards, and `shutdown` returns the
+//! number of connection threads it joined.
 
 mod common;
 
@@ -9,19 +10,22 @@ use common::{connect, tcp_addr, CloseLog, Reason};
 use redcon::{CloseReason, Command, Conn, Handler, Server};
 use std::io::Read;
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
 /// `SLOW` tells the test it started, then waits for the test's go-ahead before
-/// replying. `DETACH` detaches into a loop that reads until end of stream.
+/// replying. `BIG n` replies with n bytes. `DETACH` detaches into a loop that reads
+/// until end of stream. Counts the `PING`s it answers.
 #[derive(Clone)]
 struct Slow {
     started: Arc<Mutex<mpsc::Sender<()>>>,
     go: Arc<Mutex<mpsc::Receiver<()>>>,
     closes: CloseLog,
     detached_ended: Arc<Mutex<mpsc::Sender<()>>>,
+    pings: Arc<AtomicUsize>,
 }
 
 impl Handler for Slow {
@@ -34,6 +38,9 @@ impl Handler for Slow {
                 .recv_timeout(common::TIMEOUT)
                 .expect("go-ahead");
             conn.write_string("SLOW DONE");
+        } else if cmd.is("big") {
+            let n: usize = std::str::from_utf8(&cmd[1]).unwrap().parse().unwrap();
+            conn.write_bulk(vec![b'x'; n]);
         } else if cmd.is("detach") {
             conn.write_string("OK");
             let ended = self.detached_ended.lock().unwrap().clone();
@@ -42,6 +49,9 @@ impl Handler for Slow {
                 ended.send(()).unwrap();
             });
         } else {
+            if cmd.is("ping") {
+                self.pings.fetch_add(1, Ordering::SeqCst);
+            }
             common::basic(conn, &cmd);
         }
     }
@@ -51,8 +61,14 @@ impl Handler for Slow {
     }
 }
 
-#[test]
-fn shutdown_finishes_read_commands_and_closes_everyone() {
+/// The handler, and the test's ends of its channels: `SLOW` started, go-ahead for
+/// `SLOW`, detached loop ended.
+fn slow() -> (
+    Slow,
+    mpsc::Receiver<()>,
+    mpsc::Sender<()>,
+    mpsc::Receiver<()>,
+) {
     let (started_tx, started) = mpsc::channel();
     let (go, go_rx) = mpsc::channel();
     let (ended_tx, detached_ended) = mpsc::channel();
@@ -61,7 +77,14 @@ fn shutdown_finishes_read_commands_and_closes_everyone() {
         go: Arc::new(Mutex::new(go_rx)),
         closes: CloseLog::default(),
         detached_ended: Arc::new(Mutex::new(ended_tx)),
+        pings: Arc::default(),
     };
+    (h, started, go, detached_ended)
+}
+
+#[test]
+fn shutdown_finishes_read_commands_and_closes_everyone() {
+    let (h, started, go, detached_ended) = slow();
     let server = Server::new(h.clone()).addr("127.0.0.1:0").start().unwrap();
     let addr = tcp_addr(&server);
 
@@ -169,4 +192,35 @@ fn shutdown_cuts_off_a_client_that_does_not_read_after_the_grace_period() {
     let joined = server.shutdown();
     assert_eq!(joined, 1);
     assert_eq!(h.closes.wait_for(1).len(), 1);
+}
+
+#[test]
+fn shutdown_replies_reach_a_client_that_pipelined_more_than_was_read() {
+    let (h, started, go, _) = slow();
+    let server = common::start(h.clone());
+    let mut idle = connect(&server);
+    idle.send(b"PING\r\n");
+    idle.expect(b"+PONG\r\n");
+    // Far more than one read of the server's 4 KiB buffer: most of it is still unread in
+    // the socket when the server closes, and the replies to what was read (300 KB, more
+    // than the client's socket takes before it reads) must survive that.
+    let mut busy = connect(&server);
+    let mut req = b"SLOW\r\nBIG 300000\r\n".to_vec();
+    req.extend_from_slice(&b"PING\r\n".repeat(5000));
+    busy.send(&req);
+    started.recv_timeout(common::TIMEOUT).unwrap();
+    let stopper = thread::spawn(move || server.shutdown());
+    // The shutdown has begun once the idle client is woken.
+    idle.expect_eof();
+    go.send(()).unwrap();
+    // Read only after the server closed the connection.
+    h.closes.wait_for(2);
+    let pings = h.pings.load(Ordering::SeqCst) - 1;
+    assert!(pings < 5000, "the whole pipeline was read: nothing tested");
+    let mut expected = b"+SLOW DONE\r\n".to_vec();
+    expected.extend_from_slice(&common::bulk(&[b'x'; 300_000]));
+    expected.extend_from_slice(&b"+PONG\r\n".repeat(pings));
+    busy.expect(&expected);
+    busy.expect_eof();
+    assert_eq!(stopper.join().unwrap(), 2);
 }

@@ -43,7 +43,7 @@ pub(crate) fn run<H: Handler>(
     if slot.over_limit {
         state.out.write_error("ERR max number of clients reached");
         let _ = state.flush_with(&[]);
-        state.sink.close();
+        state.sink.close_after_replies();
         log::debug!("client {} refused: max clients reached", state.id);
         return None;
     }
@@ -52,7 +52,7 @@ pub(crate) fn run<H: Handler>(
     }));
     if !matches!(accepted, Ok(true)) {
         let _ = state.flush_with(&[]);
-        state.sink.close();
+        state.sink.close_after_replies();
         log::debug!("client {} refused by on_accept", state.id);
         return None;
     }
@@ -82,7 +82,7 @@ pub(crate) fn serve_to_end<H: Handler + ?Sized>(
                 log::warn!("handler panicked serving client {}: {}", state.id, msg);
             }
             // Close before on_close so a slow on_close cannot hold the client.
-            state.sink.close();
+            state.sink.close_after_replies();
             let _ = catch_unwind(AssertUnwindSafe(|| {
                 handler.on_close(&mut Conn::new(&mut state, &[]), &reason)
             }));
