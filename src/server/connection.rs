@@ -40,10 +40,10 @@ pub(crate) fn run<H: Handler>(
     state.info = cfg.info.clone();
     log::debug!("accepted client {} from {}", state.id, state.peer);
 
-    if shared.clients() > cfg.max_clients {
+    if slot.over_limit {
         state.out.write_error("ERR max number of clients reached");
         let _ = state.flush_with(&[]);
-        state.sink.close();
+        state.sink.close_after_replies();
         log::debug!("client {} refused: max clients reached", state.id);
         return None;
     }
@@ -52,7 +52,7 @@ pub(crate) fn run<H: Handler>(
     }));
     if !matches!(accepted, Ok(true)) {
         let _ = state.flush_with(&[]);
-        state.sink.close();
+        state.sink.close_after_replies();
         log::debug!("client {} refused by on_accept", state.id);
         return None;
     }
@@ -82,7 +82,7 @@ pub(crate) fn serve_to_end<H: Handler + ?Sized>(
                 log::warn!("handler panicked serving client {}: {}", state.id, msg);
             }
             // Close before on_close so a slow on_close cannot hold the client.
-            state.sink.close();
+            state.sink.close_after_replies();
             let _ = catch_unwind(AssertUnwindSafe(|| {
                 handler.on_close(&mut Conn::new(&mut state, &[]), &reason)
             }));
@@ -159,7 +159,9 @@ fn serve<H: Handler + ?Sized>(
             match dispatch(handler, state, cmd, rest) {
                 Dispatch::Served => {}
                 Dispatch::CrossProtocol => {
-                    let _ = state.flush_with(&[]);
+                    // Redis sends nothing at all, not even the replies to the commands
+                    // before it in the same read: drop what this batch wrote.
+                    state.out.clear();
                     return Outcome::Close(CloseReason::CrossProtocol);
                 }
                 Dispatch::Panicked(msg) => {
