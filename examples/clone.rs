@@ -508,7 +508,7 @@ fn parse_args() -> Result<Args, String> {
 
 /// Serves TLS with the PEM files given; exits if they cannot be loaded.
 #[cfg(feature = "tls")]
-fn with_tls(server: Server<Clone>, cert: &str, key: &str) -> Server<Clone> {
+fn with_tls<H: Handler>(server: Server<H>, cert: &str, key: &str) -> Server<H> {
     match redcon::load_tls_config(cert, key) {
         Ok(cfg) => server.tls(cfg),
         Err(e) => {
@@ -520,7 +520,7 @@ fn with_tls(server: Server<Clone>, cert: &str, key: &str) -> Server<Clone> {
 
 /// Built without the `tls` feature: TLS flags are an error.
 #[cfg(not(feature = "tls"))]
-fn with_tls(_: Server<Clone>, _: &str, _: &str) -> Server<Clone> {
+fn with_tls<H: Handler>(_: Server<H>, _: &str, _: &str) -> Server<H> {
     eprintln!("this build has no TLS support (the `tls` feature is off)");
     std::process::exit(2);
 }

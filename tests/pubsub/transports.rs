@@ -3,50 +3,9 @@
 
 use super::common::*;
 use redcon::pubsub::PubSub;
-use redcon::rustls;
 use redcon::Server;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::thread;
-
-/// A test CA (valid 2000–2100) and a certificate it signed for `localhost` and
-/// 127.0.0.1, with its P-256 key.
-const CA_PEM: &str = "-----BEGIN CERTIFICATE-----
-MIIBZzCCAQygAwIBAgICEAAwCgYIKoZIzj0EAwIwGTEXMBUGA1UEAwwOcmVkY29u
-IHRlc3QgQ0EwIBcNMDAwMTAxMDAwMDAwWhgPMjEwMDAxMDEwMDAwMDBaMBkxFzAV
-BgNVBAMMDnJlZGNvbiB0ZXN0IENBMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE
-mQV4Js3UW6AKtHipSGvc9MplUWl2yby5reK/hZ136czoXEEswVDv8FGFT/50pw5q
-Oh1iln1OD1ABBHlNrl4NcKNCMEAwDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8E
-BAMCAQYwHQYDVR0OBBYEFAZb1odT5jtsIh5+4Ze5bhGgTlM+MAoGCCqGSM49BAMC
-A0kAMEYCIQD8G7O2wvxSabausBWUpuYUP/L1Z8o1mpADI2A/3hYOcQIhAPTy26R9
-UR5vF6/KesbeAJ/XI7QQD+RPZlccgOOE2GTf
------END CERTIFICATE-----
-";
-
-const CERT_PEM: &str = "-----BEGIN CERTIFICATE-----
-MIIBsDCCAVWgAwIBAgICEAEwCgYIKoZIzj0EAwIwGTEXMBUGA1UEAwwOcmVkY29u
-IHRlc3QgQ0EwIBcNMDAwMTAxMDAwMDAwWhgPMjEwMDAxMDEwMDAwMDBaMBQxEjAQ
-BgNVBAMMCWxvY2FsaG9zdDBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABKaGBi3D
-s19mhecLLhrN9RN2OS/VFDFv3rkMQYEIMBiY4Hj582agG57uxz84LOLnL17Ts7Tq
-T4FBbMTHQChrx0mjgY8wgYwwCQYDVR0TBAIwADAOBgNVHQ8BAf8EBAMCB4AwEwYD
-VR0lBAwwCgYIKwYBBQUHAwEwGgYDVR0RBBMwEYIJbG9jYWxob3N0hwR/AAABMB0G
-A1UdDgQWBBRPMwqgLd/OAS0IAj5fwiYCuGmReDAfBgNVHSMEGDAWgBQGW9aHU+Y7
-bCIefuGXuW4RoE5TPjAKBggqhkjOPQQDAgNJADBGAiEAgB/rX7dNgGvuCnsEebTR
-ppf6W+D4fElxB+yeZyiNNW8CIQDwfzxDpEaNtDQeGoQ7hXmaaeboheISGDFsnjOb
-wDxFbA==
------END CERTIFICATE-----
-";
-
-const KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgww0fmVtBDb7bvUpM
-njrARrXG8oR9++JtY48QUvoMyL6hRANCAASmhgYtw7NfZoXnCy4azfUTdjkv1RQx
-b965DEGBCDAYmOB4+fNmoBue7sc/OCzi5y9e07O06k+BQWzEx0Aoa8dJ
------END PRIVATE KEY-----
-";
 
 fn temp_path(name: &str) -> PathBuf {
     let p = std::env::temp_dir().join(format!("redcon-pubsub-{}-{name}", std::process::id()));
@@ -54,85 +13,96 @@ fn temp_path(name: &str) -> PathBuf {
     p
 }
 
-type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+#[cfg(feature = "tls")]
+mod tls {
+    use super::*;
+    use redcon::rustls;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    use std::net::TcpStream;
+    use std::sync::Arc;
+    use std::thread;
 
-fn tls_client(addr: &str) -> Raw<TlsStream> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots
-        .add(CertificateDer::from_pem_slice(CA_PEM.as_bytes()).expect("CA parses"))
-        .expect("CA accepted");
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("protocol versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let name = ServerName::try_from("localhost").expect("server name");
-    let session = rustls::ClientConnection::new(Arc::new(config), name).expect("TLS client");
-    let tcp = TcpStream::connect(addr).expect("connect");
-    tcp.set_read_timeout(Some(TIMEOUT)).expect("timeout");
-    tcp.set_write_timeout(Some(TIMEOUT)).expect("timeout");
-    Raw {
-        stream: rustls::StreamOwned::new(session, tcp),
-    }
-}
+    /// The test certificate committed with the TLS example (for `localhost` and
+    /// 127.0.0.1), trusted by the client as its own root.
+    const CERT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tls/cert.pem");
+    const KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tls/key.pem");
 
-#[test]
-fn pubsub_over_tls() {
-    let (cert, key) = (temp_path("cert.pem"), temp_path("key.pem"));
-    std::fs::write(&cert, CERT_PEM).expect("write cert");
-    std::fs::write(&key, KEY_PEM).expect("write key");
-    let config = redcon::load_tls_config(&cert, &key).expect("TLS config loads");
-    let pubsub = PubSub::new();
-    let server = Server::new(handler(&pubsub))
-        .addr("127.0.0.1:0")
-        .tls(config)
-        .start()
-        .expect("server starts");
-    let addr = server.local_addr().to_string();
+    type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 
-    let mut sub = tls_client(&addr);
-    sub.roundtrip(
-        b"SUBSCRIBE t\r\nPSUBSCRIBE t*\r\n",
-        &[
-            confirm(false, "subscribe", Some("t"), 1),
-            confirm(false, "psubscribe", Some("t*"), 2),
-        ]
-        .concat(),
-    );
-    let mut publisher = tls_client(&addr);
-    publisher.roundtrip(b"PUBLISH t first\r\n", b":2\r\n");
-    sub.expect(&message(false, "t", "first"));
-    sub.expect(&pmessage(false, "t*", "t", "first"));
-
-    // Messages written by the subscriber's writer thread while its connection thread
-    // reads and answers PINGs, all through one TLS session.
-    let ps = pubsub.clone();
-    let flood = thread::spawn(move || {
-        for i in 0..2_000 {
-            assert_eq!(ps.publish("tx", i.to_string()), 1);
+    fn tls_client(addr: &str) -> Raw<TlsStream> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_file(CERT).expect("certificate parses"))
+            .expect("certificate accepted");
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let name = ServerName::try_from("localhost").expect("server name");
+        let session = rustls::ClientConnection::new(Arc::new(config), name).expect("TLS client");
+        let tcp = TcpStream::connect(addr).expect("connect");
+        tcp.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+        tcp.set_write_timeout(Some(TIMEOUT)).expect("timeout");
+        Raw {
+            stream: rustls::StreamOwned::new(session, tcp),
         }
-    });
-    let mut expected = Vec::new();
-    for i in 0..2_000 {
-        expected.extend_from_slice(&pmessage(false, "t*", "tx", &i.to_string()));
     }
-    sub.expect(&expected);
-    flood.join().expect("publisher");
-    sub.roundtrip(b"PING tls\r\n", b"*2\r\n$4\r\npong\r\n$3\r\ntls\r\n");
-    sub.roundtrip(
-        b"UNSUBSCRIBE\r\nPUNSUBSCRIBE\r\nGET k\r\n",
-        &[
-            &confirm(false, "unsubscribe", Some("t"), 1)[..],
-            &confirm(false, "punsubscribe", Some("t*"), 0),
-            b"$-1\r\n",
-        ]
-        .concat(),
-    );
-    server.shutdown();
-    let _ = std::fs::remove_file(cert);
-    let _ = std::fs::remove_file(key);
+
+    #[test]
+    fn pubsub_over_tls() {
+        let config = redcon::load_tls_config(CERT, KEY).expect("TLS config loads");
+        let pubsub = PubSub::new();
+        let server = Server::new(handler(&pubsub))
+            .addr("127.0.0.1:0")
+            .tls(config)
+            .start()
+            .expect("server starts");
+        let addr = server.local_addr().to_string();
+
+        let mut sub = tls_client(&addr);
+        sub.roundtrip(
+            b"SUBSCRIBE t\r\nPSUBSCRIBE t*\r\n",
+            &[
+                confirm(false, "subscribe", Some("t"), 1),
+                confirm(false, "psubscribe", Some("t*"), 2),
+            ]
+            .concat(),
+        );
+        let mut publisher = tls_client(&addr);
+        publisher.roundtrip(b"PUBLISH t first\r\n", b":2\r\n");
+        sub.expect(&message(false, "t", "first"));
+        sub.expect(&pmessage(false, "t*", "t", "first"));
+
+        // Messages written by the subscriber's writer thread while its connection thread
+        // reads and answers PINGs, all through one TLS session.
+        let ps = pubsub.clone();
+        let flood = thread::spawn(move || {
+            for i in 0..2_000 {
+                assert_eq!(ps.publish("tx", i.to_string()), 1);
+            }
+        });
+        let mut expected = Vec::new();
+        for i in 0..2_000 {
+            expected.extend_from_slice(&pmessage(false, "t*", "tx", &i.to_string()));
+        }
+        sub.expect(&expected);
+        flood.join().expect("publisher");
+        sub.roundtrip(b"PING tls\r\n", b"*2\r\n$4\r\npong\r\n$3\r\ntls\r\n");
+        sub.roundtrip(
+            b"UNSUBSCRIBE\r\nPUNSUBSCRIBE\r\nGET k\r\n",
+            &[
+                &confirm(false, "unsubscribe", Some("t"), 1)[..],
+                &confirm(false, "punsubscribe", Some("t*"), 0),
+                b"$-1\r\n",
+            ]
+            .concat(),
+        );
+        server.shutdown();
+    }
 }
 
 #[test]
