@@ -292,3 +292,111 @@ impl fmt::Debug for Mux {
         f.debug_struct("Mux").field("commands", &names).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::ConnState;
+    use crate::io::{PeerAddr, WriteHalf};
+    use crate::resp::{Limits, Parsed, Parser};
+
+    /// Runs `line` (an inline request) through `mux` and returns the reply bytes.
+    fn run(mux: &Mux, line: &str) -> Vec<u8> {
+        let mut parser = Parser::new();
+        let input = format!("{line}\r\n");
+        let Ok(Parsed::Command { command, .. }) = parser.parse(input.as_bytes()) else {
+            panic!("test input must parse: {line}");
+        };
+        let mut state = ConnState::new(
+            1,
+            PeerAddr::Unix(None),
+            false,
+            WriteHalf::Closed,
+            Limits::default(),
+        );
+        mux.on_command(&mut Conn::new(&mut state, &[]), command);
+        state.out.as_bytes().to_vec()
+    }
+
+    fn sample() -> Mux {
+        let mut mux = Mux::new();
+        mux.handle("get", Arity::Exactly(2), |c, cmd| c.write_bulk(&cmd[1]));
+        mux.handle("del", Arity::AtLeast(2), |c, cmd| {
+            c.write_int(cmd.len() as i64 - 1)
+        });
+        mux.handle_subcommand("client", "getname", Arity::Exactly(2), |c, _| {
+            c.write_null()
+        });
+        mux.handle_subcommand("client", "setname", Arity::Exactly(3), |c, _| {
+            c.write_string("OK")
+        });
+        mux
+    }
+
+    #[test]
+    fn routes_any_case() {
+        let mux = sample();
+        assert_eq!(run(&mux, "GET k"), b"$1\r\nk\r\n");
+        assert_eq!(run(&mux, "gEt k"), b"$1\r\nk\r\n");
+        assert_eq!(run(&mux, "del a b c"), b":3\r\n");
+    }
+
+    #[test]
+    fn wrong_arity_uses_the_lowercase_full_name() {
+        let mux = sample();
+        assert_eq!(
+            run(&mux, "GET"),
+            b"-ERR wrong number of arguments for 'get' command\r\n"
+        );
+        assert_eq!(
+            run(&mux, "GET a b"),
+            b"-ERR wrong number of arguments for 'get' command\r\n"
+        );
+        assert_eq!(
+            run(&mux, "DEL"),
+            b"-ERR wrong number of arguments for 'del' command\r\n"
+        );
+    }
+
+    #[test]
+    fn subcommands_like_redis() {
+        let mux = sample();
+        assert_eq!(run(&mux, "client getname"), b"$-1\r\n");
+        assert_eq!(run(&mux, "CLIENT SETNAME x"), b"+OK\r\n");
+        assert_eq!(
+            run(&mux, "client"),
+            b"-ERR wrong number of arguments for 'client' command\r\n"
+        );
+        assert_eq!(
+            run(&mux, "client getname x"),
+            b"-ERR wrong number of arguments for 'client|getname' command\r\n"
+        );
+        assert_eq!(
+            run(&mux, "client bogus"),
+            b"-ERR unknown subcommand 'bogus'. Try CLIENT HELP.\r\n"
+        );
+    }
+
+    #[test]
+    fn unknown_command_and_fallback() {
+        let mut mux = sample();
+        assert_eq!(
+            run(&mux, "nope a b"),
+            b"-ERR unknown command 'nope', with args beginning with: 'a' 'b' \r\n"
+        );
+        // Names longer than any route are unknown, not an allocation.
+        let long = "x".repeat(1000);
+        assert!(run(&mux, &long).starts_with(b"-ERR unknown command 'xxx"));
+        mux.fallback(|c, _| c.write_string("FALLBACK"));
+        assert_eq!(run(&mux, "nope"), b"+FALLBACK\r\n");
+        assert_eq!(run(&mux, "get k"), b"$1\r\nk\r\n");
+    }
+
+    #[test]
+    fn arity_from_redis_convention() {
+        assert!(Arity::redis(2).accepts(2));
+        assert!(!Arity::redis(2).accepts(3));
+        assert!(Arity::redis(-2).accepts(5));
+        assert!(!Arity::redis(-2).accepts(1));
+    }
+}
