@@ -26,13 +26,13 @@ pub(crate) fn run<H: Handler>(
     handler: Arc<H>,
     socket: Arc<Socket>,
     slot: ClientSlot,
-) {
+) -> Option<CloseReason> {
     let cfg = &shared.config;
     let _ = socket.set_nodelay(cfg.nodelay);
     let _ = socket.set_write_timeout(cfg.write_timeout);
     let Some((read_half, sink)) = open_transport(&shared, &socket) else {
         socket.shutdown(Shutdown::Both);
-        return;
+        return None;
     };
     let _ = socket.set_read_timeout(cfg.idle_timeout);
     let tls = !matches!(sink, WriteHalf::Plain(_) | WriteHalf::Closed);
@@ -40,21 +40,21 @@ pub(crate) fn run<H: Handler>(
     state.info = cfg.info.clone();
     log::debug!("accepted client {} from {}", state.id, state.peer);
 
-    if shared.clients() > cfg.max_clients {
+    if slot.over_limit {
         state.out.write_error("ERR max number of clients reached");
         let _ = state.flush_with(&[]);
-        state.sink.close();
+        state.sink.close_after_replies();
         log::debug!("client {} refused: max clients reached", state.id);
-        return;
+        return None;
     }
     let accepted = catch_unwind(AssertUnwindSafe(|| {
         handler.on_accept(&mut Conn::new(&mut state, &[]))
     }));
     if !matches!(accepted, Ok(true)) {
         let _ = state.flush_with(&[]);
-        state.sink.close();
+        state.sink.close_after_replies();
         log::debug!("client {} refused by on_accept", state.id);
-        return;
+        return None;
     }
 
     let reader = Reader::with_limits(
@@ -63,7 +63,7 @@ pub(crate) fn run<H: Handler>(
         cfg.read_buffer_size,
         cfg.max_query_buffer,
     );
-    serve_to_end(&*handler, state, reader, slot);
+    serve_to_end(&*handler, state, reader, slot)
 }
 
 /// Serves a connection until it closes (then calls `on_close`) or detaches (then runs
@@ -82,7 +82,7 @@ pub(crate) fn serve_to_end<H: Handler + ?Sized>(
                 log::warn!("handler panicked serving client {}: {}", state.id, msg);
             }
             // Close before on_close so a slow on_close cannot hold the client.
-            state.sink.close();
+            state.sink.close_after_replies();
             let _ = catch_unwind(AssertUnwindSafe(|| {
                 handler.on_close(&mut Conn::new(&mut state, &[]), &reason)
             }));
@@ -159,7 +159,9 @@ fn serve<H: Handler + ?Sized>(
             match dispatch(handler, state, cmd, rest) {
                 Dispatch::Served => {}
                 Dispatch::CrossProtocol => {
-                    let _ = state.flush_with(&[]);
+                    // Redis sends nothing at all, not even the replies to the commands
+                    // before it in the same read: drop what this batch wrote.
+                    state.out.clear();
                     return Outcome::Close(CloseReason::CrossProtocol);
                 }
                 Dispatch::Panicked(msg) => {
