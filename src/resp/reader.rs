@@ -64,6 +64,9 @@ const MIN_CAPACITY: usize = 64;
 /// buffer instead of growing it again for every batch, even when its initial size is
 /// small.
 const SHRINK_ABOVE: usize = 64 * 1024;
+/// A read that fills a window of at least this many bytes suggests more input is
+/// waiting, so the buffer is doubled (up to [`SHRINK_ABOVE`]) before the next read.
+const FULL_READ_MIN: usize = 256;
 
 /// Buffered command reader over any [`Read`]: one socket read brings in as many
 /// requests as have arrived, and [`next_buffered`](Reader::next_buffered) hands them
@@ -73,7 +76,9 @@ const SHRINK_ABOVE: usize = 64 * 1024;
 /// size of an element being received, but never more than doubling per read, so a
 /// client cannot reserve memory by announcing a large length), and drops back to its
 /// initial size once empty after a large request (one that grew it past 64 KiB and four
-/// times its initial size). Unparsed bytes are capped by the query buffer limit.
+/// times its initial size). A read that fills the buffer doubles it, up to 64 KiB, so
+/// a pipelining client is read in few large reads. Unparsed bytes are capped by the
+/// query buffer limit.
 ///
 /// ```
 /// use redcon::resp::Reader;
@@ -96,6 +101,8 @@ pub struct Reader<R> {
     parser: Parser,
     initial_capacity: usize,
     max_query_buffer: usize,
+    /// The last read filled its whole window (of at least [`FULL_READ_MIN`] bytes).
+    filled: bool,
 }
 
 impl<R: fmt::Debug> fmt::Debug for Reader<R> {
@@ -145,6 +152,7 @@ impl<R: Read> Reader<R> {
             parser: Parser::with_limits(limits),
             initial_capacity: initial_capacity.max(MIN_CAPACITY),
             max_query_buffer,
+            filled: false,
         }
     }
 
@@ -186,6 +194,7 @@ impl<R: Read> Reader<R> {
         // A reader claiming more than it was given is clamped, not trusted.
         let n = self.inner.read(window)?.min(room);
         self.end += n;
+        self.filled = n == room && room >= FULL_READ_MIN;
         Ok(n)
     }
 
@@ -344,23 +353,49 @@ impl<R: Read> Reader<R> {
                 // Done with a large request: give the memory back.
                 self.buf.truncate(initial);
                 self.buf.shrink_to_fit();
+                self.filled = false;
             }
         }
         if self.buf.is_empty() {
             self.buf.resize(initial, 0);
         }
+        if self.filled && self.buf.len() < SHRINK_ABOVE {
+            // The last read took all the room there was, so a pipelining client is
+            // probably sending more: read it in fewer, larger reads. The buffer only
+            // grows as fast as bytes actually arrive, and never past the size at which
+            // an empty buffer is given back, so a busy client keeps it.
+            self.filled = false;
+            self.compact(unparsed);
+            let wanted = (self.buf.len() * 2).min(SHRINK_ABOVE);
+            self.resize_to(wanted.min(self.max_query_buffer.max(self.buf.len())));
+        }
         if self.low_on_room() {
-            if self.start > 0 {
-                self.buf.copy_within(self.start..self.end, 0);
-                self.start = 0;
-                self.end = unparsed;
-            }
+            self.compact(unparsed);
             if self.low_on_room() {
                 self.grow(unparsed);
             }
         }
         // Never read more than the query buffer limit allows.
         Ok((self.start + self.max_query_buffer).min(self.buf.len()))
+    }
+
+    /// Moves the `unparsed` bytes to the front of the buffer.
+    fn compact(&mut self, unparsed: usize) {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.start = 0;
+            self.end = unparsed;
+        }
+    }
+
+    /// Grows the (compacted) buffer to `new_len` bytes, if that is larger.
+    fn resize_to(&mut self, new_len: usize) {
+        if new_len > self.buf.len() {
+            // Drop the stale tail first so the reallocation copies only live bytes.
+            self.buf.truncate(self.end);
+            self.buf.reserve_exact(new_len - self.end);
+            self.buf.resize(new_len, 0);
+        }
     }
 
     /// Whether the free space after the unparsed bytes is under an eighth of the buffer.
@@ -380,13 +415,7 @@ impl<R: Read> Reader<R> {
             None => ceiling,
         };
         // Room for the limit's worth of unparsed bytes is all that can be used.
-        let new_len = wanted.min(self.max_query_buffer.max(self.buf.len()));
-        if new_len > self.buf.len() {
-            // Drop the stale tail first so the reallocation copies only live bytes.
-            self.buf.truncate(self.end);
-            self.buf.reserve_exact(new_len - self.end);
-            self.buf.resize(new_len, 0);
-        }
+        self.resize_to(wanted.min(self.max_query_buffer.max(self.buf.len())));
     }
 }
 

@@ -265,3 +265,30 @@ fn parts_round_trip() {
     assert_eq!(inner.reads, 1);
     assert!(reader.read_command().unwrap().unwrap().is("echo"));
 }
+
+#[test]
+fn full_reads_grow_a_small_buffer_for_a_pipeline() {
+    // A pipeline far larger than the initial buffer, all of it already waiting: reads
+    // that fill the buffer double it, so it is read in a few large reads, and the
+    // buffer stops at 64 KiB.
+    let input = b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n".repeat(20_000);
+    let mut reader = Reader::with_limits(
+        Chunked::new(&input, usize::MAX),
+        Limits::default(),
+        512,
+        1 << 30,
+    );
+    assert_eq!(names(&mut reader).unwrap().len(), 20_000);
+    assert_eq!(reader.capacity(), 64 * 1024);
+    assert!(reader.get_ref().reads < 40, "{} reads", reader.get_ref().reads);
+
+    // A client that sends one small command at a time never grows it.
+    let mut reader = Reader::with_limits(
+        Chunked::new(&b"PING\r\n".repeat(1000), 6),
+        Limits::default(),
+        512,
+        1 << 30,
+    );
+    assert_eq!(names(&mut reader).unwrap().len(), 1000);
+    assert_eq!(reader.capacity(), 512);
+}
