@@ -49,27 +49,50 @@ impl Arity {
 /// A command handler function, as stored by the [`Mux`].
 pub type CommandFn = Box<dyn Fn(&mut Conn<'_>, Command<'_>) + Send + Sync>;
 
-/// FNV-1a, for the route table. Clients only look names up and never add any, so the
-/// table cannot be flooded with colliding keys, and SipHash's protection (and cost, a
-/// visible share of a small command's time) buys nothing here.
+/// The route table's hash: eight bytes at a time, one multiply each, so a command
+/// name costs one or two multiplies. Clients only look names up and never add any, so
+/// the table cannot be flooded with colliding keys, and SipHash's protection (and cost,
+/// a visible share of a small command's time) buys nothing here.
 #[derive(Default)]
 struct NameHasher(u64);
 
+impl NameHasher {
+    #[inline]
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0 ^ word)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(26);
+    }
+}
+
 impl Hasher for NameHasher {
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.mix(u64::from_le_bytes(b));
         }
-        self.0 = h;
+        let tail = words.remainder();
+        if !tail.is_empty() {
+            let word = tail
+                .iter()
+                .rev()
+                .fold(tail.len() as u64, |acc, &b| (acc << 8) | u64::from(b));
+            self.mix(word);
+        }
     }
 
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
+    }
+
+    #[inline]
     fn finish(&self) -> u64 {
-        self.0
+        // The table uses the top bits as tags and the low bits as the index.
+        self.0 ^ (self.0 >> 29)
     }
 }
 
