@@ -280,7 +280,11 @@ fn full_reads_grow_a_small_buffer_for_a_pipeline() {
     );
     assert_eq!(names(&mut reader).unwrap().len(), 20_000);
     assert_eq!(reader.capacity(), 64 * 1024);
-    assert!(reader.get_ref().reads < 40, "{} reads", reader.get_ref().reads);
+    assert!(
+        reader.get_ref().reads < 40,
+        "{} reads",
+        reader.get_ref().reads
+    );
 
     // A client that sends one small command at a time never grows it.
     let mut reader = Reader::with_limits(

@@ -3,8 +3,7 @@
 
 use super::double::{format_double, DOUBLE_BUF_LEN};
 use super::num::{
-    append_line_i64, append_line_u64, append_line_usize, append_prefix_of, line_usize, write_line,
-    LINE_MAX,
+    append_in_place, append_line_i64, append_line_u64, append_line_usize, write_line, LINE_MAX,
 };
 
 /// Appends a simple string, `+<s>\r\n`.
@@ -300,19 +299,25 @@ const SMALL_ITEM: usize = 64;
 fn append_length_prefixed(out: &mut Vec<u8>, prefix: u8, data: &[u8]) {
     let len = data.len();
     if len <= SMALL_DATA {
-        // The common reply (`$5\r\nhello\r\n`) as one fixed-size append: no `memcpy`
+        // The common reply (`$5\r\nhello\r\n`) written whole in place: no `memcpy`
         // calls and one capacity check.
-        let mut item = [0u8; SMALL_ITEM];
-        let head = write_line(&mut item, prefix, false, len as u64);
-        copy_small(&mut item[head..head + len], data);
-        item[head + len] = b'\r';
-        item[head + len + 1] = b'\n';
-        append_prefix_of(out, &item, head + len + 2);
+        append_in_place(out, SMALL_ITEM, |item| {
+            let head = write_line(item, prefix, false, len as u64);
+            match item.get_mut(head..head + len + 2) {
+                Some(rest) => {
+                    let (body, crlf) = rest.split_at_mut(len);
+                    copy_small(body, data);
+                    crlf.copy_from_slice(b"\r\n");
+                    head + len + 2
+                }
+                None => 0,
+            }
+        });
         return;
     }
     // One reservation for the whole item, so the three appends below never reallocate.
     out.reserve(LINE_MAX + len + 2);
-    line_usize(prefix, len).append_to(out);
+    append_line_usize(out, prefix, len);
     out.extend_from_slice(data);
     out.extend_from_slice(b"\r\n");
 }

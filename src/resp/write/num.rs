@@ -1,9 +1,8 @@
 //! Integer formatting without allocation, for reply headers and `:` integers.
 //!
 //! Replies are mostly headers (`*3`, `$5`, `:42`), so this is the hottest formatting in
-//! the writer: the digit count is known up front, digits are produced two at a time
-//! from a lookup table straight into their place in a stack buffer, and the finished
-//! line is appended with one fixed-size copy.
+//! the writer: the digit count is known up front, and digits are produced two at a time
+//! from a lookup table straight into their place at the end of the output.
 
 /// Longest decimal `u64` (`18446744073709551615`).
 const MAX_DIGITS: usize = 20;
@@ -20,10 +19,24 @@ const DIGIT_PAIRS: [u8; 200] = {
     table
 };
 
-/// How many decimal digits `n` has.
+/// How many decimal digits `n` has: the bit length gives the digit count or one less
+/// (`bits * 1233 / 4096` is a close lower bound of `bits * log10(2)`), and one comparison
+/// with a power of ten settles which.
 #[inline]
 fn digit_count(n: u64) -> usize {
-    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+    const POW10: [u64; 20] = {
+        let mut table = [1u64; 20];
+        let mut i = 1;
+        while i < 20 {
+            table[i] = table[i - 1] * 10;
+            i += 1;
+        }
+        table
+    };
+    let bits = 64 - (n | 1).leading_zeros() as usize;
+    let low = (bits * 1233) >> 12;
+    let above = POW10.get(low).map_or(0, |&p| usize::from(n >= p));
+    (low + above).max(1)
 }
 
 /// Writes the digits of `n` into `buf`, right-aligned; `buf` should be exactly
@@ -89,12 +102,10 @@ pub(crate) const LINE_MAX: usize = 24;
 /// Writes `prefix`, a minus sign if `negative`, the digits of `n` and CRLF at the start
 /// of `buf` (at least [`LINE_MAX`] bytes), and returns the length written.
 #[inline(always)]
-pub(crate) fn write_line<const N: usize>(
-    buf: &mut [u8; N],
-    prefix: u8,
-    negative: bool,
-    n: u64,
-) -> usize {
+pub(crate) fn write_line(buf: &mut [u8], prefix: u8, negative: bool, n: u64) -> usize {
+    let Some(buf) = buf.get_mut(..LINE_MAX) else {
+        return 0;
+    };
     buf[0] = prefix;
     buf[1] = b'-'; // overwritten by the first digit when not negative
     let start = 1 + usize::from(negative);
@@ -116,67 +127,67 @@ pub(crate) fn write_line<const N: usize>(
     end + 2
 }
 
-/// A header line (`:42\r\n`, `$5\r\n`) built on the stack: the first `len` bytes of
-/// `buf`. It is appended as a fixed-size copy followed by a truncation, which compiles
-/// to a few register moves instead of a `memcpy` call of variable length.
-pub(crate) struct Line {
-    buf: [u8; LINE_MAX],
-    len: usize,
-}
-
-impl Line {
-    /// `prefix`, the digits of `n` (after a minus sign if `negative`), CRLF.
-    #[inline]
-    fn new(prefix: u8, negative: bool, n: u64) -> Line {
-        let mut buf = [0u8; LINE_MAX];
-        let len = write_line(&mut buf, prefix, negative, n);
-        Line { buf, len }
-    }
-
-    /// Appends the line to `out`.
-    #[inline]
-    pub(crate) fn append_to(&self, out: &mut Vec<u8>) {
-        append_prefix_of(out, &self.buf, self.len);
-    }
-}
-
-/// Appends the first `len` bytes of `buf`: a copy of all of `buf` (whose size is known
-/// at compile time, so no `memcpy` call) and a truncation.
-#[inline]
-pub(crate) fn append_prefix_of<const N: usize>(out: &mut Vec<u8>, buf: &[u8; N], len: usize) {
+/// Appends an item of at most `max` bytes that `fill` writes in place: the vector is
+/// extended by `max` zero bytes (a couple of wide stores), `fill` writes the item at
+/// the start of that space and returns its length, and the rest is cut off. Writing in
+/// place, rather than into a stack buffer copied afterwards, keeps both the variable
+/// length `memcpy` call and the stall of reading back freshly written bytes off the
+/// hot path.
+#[inline(always)]
+pub(crate) fn append_in_place(
+    out: &mut Vec<u8>,
+    max: usize,
+    fill: impl FnOnce(&mut [u8]) -> usize,
+) {
     let at = out.len();
-    out.extend_from_slice(buf);
-    out.truncate(at + len.min(N));
+    out.resize(at + max, 0);
+    let len = fill(out.get_mut(at..).unwrap_or_default());
+    out.truncate(at + len.min(max));
 }
 
-/// The header line of a length or count.
+/// Appends `prefix`, the digits of `n` (after a minus sign if `negative`), and CRLF.
 #[inline]
-pub(crate) fn line_usize(prefix: u8, n: usize) -> Line {
-    // usize is at most 64 bits on every platform Rust supports.
-    Line::new(prefix, false, n as u64)
+fn append_line(out: &mut Vec<u8>, prefix: u8, negative: bool, n: u64) {
+    append_in_place(out, LINE_MAX, |buf| write_line(buf, prefix, negative, n));
 }
 
-/// Appends `prefix`, the digits of `n`, and CRLF, with one copy into `out`.
+/// Appends `prefix`, the digits of `n`, and CRLF.
 #[inline]
 pub(crate) fn append_line_i64(out: &mut Vec<u8>, prefix: u8, n: i64) {
-    Line::new(prefix, n < 0, n.unsigned_abs()).append_to(out);
+    append_line(out, prefix, n < 0, n.unsigned_abs());
 }
 
-/// Appends `prefix`, the digits of `n`, and CRLF, with one copy into `out`.
+/// Appends `prefix`, the digits of `n`, and CRLF.
 #[inline]
 pub(crate) fn append_line_u64(out: &mut Vec<u8>, prefix: u8, n: u64) {
-    Line::new(prefix, false, n).append_to(out);
+    append_line(out, prefix, false, n);
 }
 
 /// Appends `prefix`, the digits of a length or count, and CRLF.
 #[inline]
 pub(crate) fn append_line_usize(out: &mut Vec<u8>, prefix: u8, n: usize) {
-    line_usize(prefix, n).append_to(out);
+    // usize is at most 64 bits on every platform Rust supports.
+    append_line(out, prefix, false, n as u64);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digit_count_matches_display() {
+        let mut n = 1u64;
+        loop {
+            for m in [n - 1, n, n + 1, n.saturating_mul(5)] {
+                assert_eq!(digit_count(m), m.to_string().len(), "{m}");
+            }
+            match n.checked_mul(10) {
+                Some(next) => n = next,
+                None => break,
+            }
+        }
+        assert_eq!(digit_count(u64::MAX), 20);
+    }
 
     #[test]
     fn unsigned_matches_display() {
