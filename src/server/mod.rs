@@ -60,7 +60,7 @@ impl Default for Config {
             max_query_buffer: 1 << 30,
             limits: Limits::default(),
             nodelay: true,
-            backlog: 511,
+            backlog: 4096,
             shutdown_grace: Duration::from_secs(5),
             #[cfg(feature = "tls")]
             tls: None,
@@ -242,7 +242,10 @@ impl<H: Handler> Server<H> {
         self
     }
 
-    /// Listen backlog for a listener the server binds itself. Default: 511 (as Redis).
+    /// Listen backlog for a listener the server binds itself (the kernel caps it at
+    /// `net.core.somaxconn`). Default: 4096. Redis uses 511, but accepting here costs a
+    /// thread spawn per client, so a burst of connections needs a deeper queue: a full
+    /// one drops the client's SYN, and the client waits a second to retry.
     pub fn backlog(mut self, n: i32) -> Self {
         self.config.backlog = n;
         self
