@@ -7,7 +7,7 @@ use crate::conn::{Conn, ConnState, FLUSH_AT};
 use crate::detached::DetachedConn;
 use crate::handler::{CloseReason, Handler};
 use crate::io::{ReadHalf, Socket, WriteHalf};
-use crate::resp::{Command, ReadError, Reader};
+use crate::resp::{Command, Limits, ReadError, Reader};
 use std::any::Any;
 use std::io;
 use std::net::Shutdown;
@@ -21,16 +21,38 @@ enum Outcome {
 }
 
 /// Runs one connection to its end, on its own thread.
+///
+/// The connection's set-up, its close and its detach are separate functions that are
+/// never inlined here: their locals (TLS session set-up, logging, the detached
+/// connection) would otherwise sit in the frames that stay on the stack for the whole
+/// connection, and an idle connection's memory is mostly the stack pages it touched.
 pub(crate) fn run<H: Handler>(
     shared: Arc<Shared>,
     handler: Arc<H>,
     socket: Arc<Socket>,
     slot: ClientSlot,
 ) -> Option<CloseReason> {
+    let mut started = start(&shared, &*handler, &socket, &slot);
+    drop(socket);
+    // Borrowed in place: moving the state and reader out would copy them into more
+    // stack slots that stay for the connection's life.
+    let (state, reader) = started.as_mut()?;
+    finish(&*handler, state, reader, slot)
+}
+
+/// TLS handshake, socket options, the max-clients check and `on_accept`; `None` if the
+/// connection was refused or failed.
+#[inline(never)]
+fn start<H: Handler>(
+    shared: &Shared,
+    handler: &H,
+    socket: &Arc<Socket>,
+    slot: &ClientSlot,
+) -> Option<(ConnState, Reader<ReadHalf>)> {
     let cfg = &shared.config;
     let _ = socket.set_nodelay(cfg.nodelay);
     let _ = socket.set_write_timeout(cfg.write_timeout);
-    let Some((read_half, sink)) = open_transport(&shared, &socket) else {
+    let Some((read_half, sink)) = open_transport(shared, socket) else {
         socket.shutdown(Shutdown::Both);
         return None;
     };
@@ -63,7 +85,7 @@ pub(crate) fn run<H: Handler>(
         cfg.read_buffer_size,
         cfg.max_query_buffer,
     );
-    serve_to_end(&*handler, state, reader, slot)
+    Some((state, reader))
 }
 
 /// Serves a connection until it closes (then calls `on_close`) or detaches (then runs
@@ -75,35 +97,65 @@ pub(crate) fn serve_to_end<H: Handler + ?Sized>(
     mut reader: Reader<ReadHalf>,
     slot: ClientSlot,
 ) -> Option<CloseReason> {
-    match serve(handler, slot.shared(), &mut state, &mut reader) {
-        Outcome::Close(reason) => {
-            log::debug!("client {} closed: {}", state.id, reason);
-            if let CloseReason::Panic(msg) = &reason {
-                log::warn!("handler panicked serving client {}: {}", state.id, msg);
-            }
-            // Close before on_close so a slow on_close cannot hold the client.
-            state.sink.close_after_replies();
-            let _ = catch_unwind(AssertUnwindSafe(|| {
-                handler.on_close(&mut Conn::new(&mut state, &[]), &reason)
-            }));
-            Some(reason)
-        }
+    finish(handler, &mut state, &mut reader, slot)
+}
+
+/// Serves until the connection closes or detaches, then ends it accordingly.
+fn finish<H: Handler + ?Sized>(
+    handler: &H,
+    state: &mut ConnState,
+    reader: &mut Reader<ReadHalf>,
+    slot: ClientSlot,
+) -> Option<CloseReason> {
+    match serve(handler, slot.shared(), state, reader) {
+        Outcome::Close(reason) => close(handler, state, reason),
         Outcome::Detach => {
-            let f = state.detach.take()?;
-            // A detached connection has no idle timeout: pub/sub clients idle by design.
-            if let Some(s) = state.sink.socket() {
-                let _ = s.set_read_timeout(None);
-            }
-            log::debug!("client {} detached", state.id);
-            let conn = DetachedConn::new(state, reader, slot);
-            if let Err(p) = catch_unwind(AssertUnwindSafe(move || f(conn))) {
-                log::warn!(
-                    "detached connection handler panicked: {}",
-                    panic_message(&*p)
-                );
-            }
+            detach(state, reader, slot);
             None
         }
+    }
+}
+
+/// Ends a connection: closes it, then calls `on_close`.
+#[inline(never)]
+fn close<H: Handler + ?Sized>(
+    handler: &H,
+    state: &mut ConnState,
+    reason: CloseReason,
+) -> Option<CloseReason> {
+    log::debug!("client {} closed: {}", state.id, reason);
+    if let CloseReason::Panic(msg) = &reason {
+        log::warn!("handler panicked serving client {}: {}", state.id, msg);
+    }
+    // Close before on_close so a slow on_close cannot hold the client.
+    state.sink.close_after_replies();
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        handler.on_close(&mut Conn::new(state, &[]), &reason)
+    }));
+    Some(reason)
+}
+
+/// Hands a connection to the function its handler passed to `Conn::detach`.
+#[inline(never)]
+fn detach(state: &mut ConnState, reader: &mut Reader<ReadHalf>, slot: ClientSlot) {
+    let Some(f) = state.detach.take() else {
+        return;
+    };
+    // A detached connection has no idle timeout: pub/sub clients idle by design.
+    if let Some(s) = state.sink.socket() {
+        let _ = s.set_read_timeout(None);
+    }
+    log::debug!("client {} detached", state.id);
+    // Take both out, leaving inert values behind for the caller to drop.
+    let state = std::mem::replace(state, ConnState::placeholder());
+    let closed = Reader::with_limits(ReadHalf::Closed, Limits::default(), 0, 0);
+    let reader = std::mem::replace(reader, closed);
+    let conn = DetachedConn::new(state, reader, slot);
+    if let Err(p) = catch_unwind(AssertUnwindSafe(move || f(conn))) {
+        log::warn!(
+            "detached connection handler panicked: {}",
+            panic_message(&*p)
+        );
     }
 }
 
