@@ -107,7 +107,8 @@ impl ConnState {
                 self.sink.write_all(&all)
             }
         };
-        self.out.clear();
+        // Only the bytes: a RESP2 attribute being dropped spans flushes.
+        self.out.buffer_mut().clear();
         res
     }
 

@@ -161,4 +161,11 @@ pub use resp::{Command, Protocol};
 pub use rustls;
 #[cfg(feature = "tls")]
 pub use server::listen_and_serve_tls;
-pub use server::{listen_and_serve, listen_and_serve_unix, AcceptErrorFn, Server, ServerHandle};
+pub use server::{
+    listen_and_serve, listen_and_serve_unix, AcceptErrorFn, Server, ServerHandle, Stream,
+};
+
+/// The README's examples, compiled and checked as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -4,7 +4,6 @@
 #![no_main]
 
 #[allow(unused_imports)] // one of the two is used, depending on the library
-use encode::{Encode, Unsupported, ViaToResp};
 use libfuzzer_sys::fuzz_target;
 use redcon::resp::{parse_value, Protocol, Writer};
 
@@ -19,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
     );
 
     let mut writer = Writer::with_protocol(Protocol::Resp3);
-    (&Encode(&value)).write_to(&mut writer);
+    writer.write_any(&value);
     let encoded = writer.as_bytes();
     match parse_value(encoded) {
         Ok(Some((again, n))) => {
@@ -37,35 +36,3 @@ fuzz_target!(|data: &[u8]| {
         other => panic!("re-encoded {value:?} as {encoded:?}, which parses as {other:?}"),
     }
 });
-
-/// Calls `Writer::write_any(&value)`. It exists only so that this target compiles
-/// while the library's `Value` does not implement `ToResp` yet: method lookup picks
-/// the `ToResp` path whenever the impl exists, and otherwise a fallback that fails
-/// loudly at run time. Once `impl ToResp for Value<'_>` lands, replace the call above
-/// with `writer.write_any(&value)` and delete this module and its `use`.
-#[allow(dead_code)] // likewise, one of the two traits goes unused
-mod encode {
-    use redcon::resp::{ToResp, Writer};
-
-    pub struct Encode<'v, T: ?Sized>(pub &'v T);
-
-    pub trait ViaToResp {
-        fn write_to(&self, writer: &mut Writer);
-    }
-
-    impl<T: ToResp + ?Sized> ViaToResp for Encode<'_, T> {
-        fn write_to(&self, writer: &mut Writer) {
-            writer.write_any(self.0);
-        }
-    }
-
-    pub trait Unsupported {
-        fn write_to(&self, writer: &mut Writer);
-    }
-
-    impl<T: ?Sized> Unsupported for &Encode<'_, T> {
-        fn write_to(&self, _writer: &mut Writer) {
-            panic!("redcon::resp::Value does not implement ToResp yet");
-        }
-    }
-}

@@ -148,9 +148,7 @@ impl TlsReader {
             let before = slice.len();
             let fed = s.read_tls(&mut slice);
             self.raw_start += before - slice.len();
-            if let Err(e) = fed {
-                return Err(e);
-            }
+            fed?;
             if let Err(e) = s.process_new_packets() {
                 drop(s);
                 // Tell the peer why (rustls queued an alert), then fail.

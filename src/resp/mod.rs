@@ -23,6 +23,8 @@ pub use command::{Args, Command, OwnedCommand};
 pub use number::parse_int;
 pub use parse::{Limits, Parsed, Parser};
 pub use reader::{ReadError, Reader};
-pub use to_resp::ToResp;
-pub use value::{parse_value, Value, ValueError, DEFAULT_MAX_DEPTH};
+pub use to_resp::{Bulk, ErrorReply, NullArray, Status, ToResp};
+pub use value::{
+    parse_value, parse_value_with_depth, OwnedValue, Value, ValueError, DEFAULT_MAX_DEPTH,
+};
 pub use write::*;

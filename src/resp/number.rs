@@ -39,6 +39,23 @@ pub(crate) fn string2ll(bytes: &[u8]) -> Option<i64> {
     }
 }
 
+/// Parses a signed 64-bit integer exactly as Redis does (util.c `string2ll`): an
+/// optional `-`, decimal digits, no `+`, no leading zeros, no `-0`, no spaces, no
+/// overflow. Use it for numeric command arguments so they are accepted and refused as
+/// Redis would.
+///
+/// ```
+/// use redcon::resp::parse_int;
+/// assert_eq!(parse_int(b"42"), Some(42));
+/// assert_eq!(parse_int(b"-9223372036854775808"), Some(i64::MIN));
+/// assert_eq!(parse_int(b"007"), None);
+/// assert_eq!(parse_int(b"+1"), None);
+/// assert_eq!(parse_int(b" 1"), None);
+/// ```
+pub fn parse_int(bytes: &[u8]) -> Option<i64> {
+    string2ll(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::string2ll;
@@ -81,21 +98,4 @@ mod tests {
             assert_eq!(string2ll(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }
-}
-
-/// Parses a signed 64-bit integer exactly as Redis does (util.c `string2ll`): an
-/// optional `-`, decimal digits, no `+`, no leading zeros, no `-0`, no spaces, no
-/// overflow. Use it for numeric command arguments so they are accepted and refused as
-/// Redis would.
-///
-/// ```
-/// use redcon::resp::parse_int;
-/// assert_eq!(parse_int(b"42"), Some(42));
-/// assert_eq!(parse_int(b"-9223372036854775808"), Some(i64::MIN));
-/// assert_eq!(parse_int(b"007"), None);
-/// assert_eq!(parse_int(b"+1"), None);
-/// assert_eq!(parse_int(b" 1"), None);
-/// ```
-pub fn parse_int(bytes: &[u8]) -> Option<i64> {
-    string2ll(bytes)
 }

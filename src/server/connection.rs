@@ -26,13 +26,13 @@ pub(crate) fn run<H: Handler>(
     handler: Arc<H>,
     socket: Arc<Socket>,
     slot: ClientSlot,
-) {
+) -> Option<CloseReason> {
     let cfg = &shared.config;
     let _ = socket.set_nodelay(cfg.nodelay);
     let _ = socket.set_write_timeout(cfg.write_timeout);
     let Some((read_half, sink)) = open_transport(&shared, &socket) else {
         socket.shutdown(Shutdown::Both);
-        return;
+        return None;
     };
     let _ = socket.set_read_timeout(cfg.idle_timeout);
     let tls = !matches!(sink, WriteHalf::Plain(_) | WriteHalf::Closed);
@@ -45,7 +45,7 @@ pub(crate) fn run<H: Handler>(
         let _ = state.flush_with(&[]);
         state.sink.close();
         log::debug!("client {} refused: max clients reached", state.id);
-        return;
+        return None;
     }
     let accepted = catch_unwind(AssertUnwindSafe(|| {
         handler.on_accept(&mut Conn::new(&mut state, &[]))
@@ -54,7 +54,7 @@ pub(crate) fn run<H: Handler>(
         let _ = state.flush_with(&[]);
         state.sink.close();
         log::debug!("client {} refused by on_accept", state.id);
-        return;
+        return None;
     }
 
     let reader = Reader::with_limits(
@@ -63,7 +63,7 @@ pub(crate) fn run<H: Handler>(
         cfg.read_buffer_size,
         cfg.max_query_buffer,
     );
-    serve_to_end(&*handler, state, reader, slot);
+    serve_to_end(&*handler, state, reader, slot)
 }
 
 /// Serves a connection until it closes (then calls `on_close`) or detaches (then runs

@@ -10,9 +10,9 @@ pub(crate) use registry::ClientSlot;
 use registry::Shared;
 
 use crate::error::Error;
-use crate::handler::Handler;
+use crate::handler::{CloseReason, Handler};
 use crate::hello::ServerInfo;
-use crate::io::{ListenAddr, Listener};
+use crate::io::{ListenAddr, Listener, Socket};
 use crate::resp::Limits;
 use std::fmt;
 use std::io;
@@ -329,6 +329,61 @@ impl<H: Handler> Server<H> {
             acceptor: Some(acceptor),
             ready: ready_rx,
         })
+    }
+}
+
+/// An already-connected stream for [`Server::serve_connection`].
+#[derive(Debug)]
+pub enum Stream {
+    /// A TCP connection.
+    Tcp(std::net::TcpStream),
+    /// A Unix-socket connection.
+    Unix(std::os::unix::net::UnixStream),
+}
+
+impl From<std::net::TcpStream> for Stream {
+    fn from(s: std::net::TcpStream) -> Self {
+        Stream::Tcp(s)
+    }
+}
+
+impl From<std::os::unix::net::UnixStream> for Stream {
+    fn from(s: std::os::unix::net::UnixStream) -> Self {
+        Stream::Unix(s)
+    }
+}
+
+impl<H: Handler> Server<H> {
+    /// Serves one already-connected stream on the calling thread, with this server's
+    /// handler and options (TLS included), until it ends; returns why it ended, or
+    /// `None` if it was refused (TLS handshake, `on_accept`) or detached. For sockets
+    /// accepted elsewhere (inetd-style activation, a listener you manage) and for
+    /// driving the real connection loop in tests:
+    ///
+    /// ```
+    /// use redcon::{CloseReason, Command, Conn, Server};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (mut client, server_end) = UnixStream::pair()?;
+    /// client.write_all(b"PING\r\n")?;
+    /// client.shutdown(std::net::Shutdown::Write)?;
+    /// let server = Server::new(|c: &mut Conn, _: Command| c.write_string("PONG"));
+    /// let reason = server.serve_connection(server_end);
+    /// assert!(matches!(reason, Some(CloseReason::ClientClosed)));
+    /// let mut out = Vec::new();
+    /// client.read_to_end(&mut out)?;
+    /// assert_eq!(out, b"+PONG\r\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn serve_connection(self, stream: impl Into<Stream>) -> Option<CloseReason> {
+        let socket = Arc::new(match stream.into() {
+            Stream::Tcp(s) => Socket::Tcp(s),
+            Stream::Unix(s) => Socket::Unix(s),
+        });
+        let shared = Shared::new(self.config);
+        let slot = shared.register(&socket)?;
+        connection::run(shared, self.handler, socket, slot)
     }
 }
 
