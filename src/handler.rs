@@ -20,7 +20,8 @@ pub enum CloseReason {
     /// reply, as Redis does.
     QueryBufferLimit,
     /// The first inline command looked like HTTP (`POST` or `Host:`): a browser being
-    /// used for a cross-protocol attack. Closed without a reply, as Redis does.
+    /// used for a cross-protocol attack. Closed without a reply, as Redis does: replies
+    /// to the commands read with it in the same batch are dropped too.
     CrossProtocol,
     /// Reading or writing the socket failed (reset, broken pipe, TLS failure...).
     Io(std::io::Error),

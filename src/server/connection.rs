@@ -159,7 +159,10 @@ fn serve<H: Handler + ?Sized>(
             match dispatch(handler, state, cmd, rest) {
                 Dispatch::Served => {}
                 Dispatch::CrossProtocol => {
-                    let _ = state.flush_with(&[]);
+                    // Like Redis, which frees the client before its pending replies go
+                    // out: the replies to this batch are dropped too, so a page that
+                    // smuggled commands into an HTTP request reads nothing back.
+                    state.out.buffer_mut().clear();
                     return Outcome::Close(CloseReason::CrossProtocol);
                 }
                 Dispatch::Panicked(msg) => {
@@ -283,5 +286,30 @@ pub(crate) fn panic_message(p: &(dyn Any + Send)) -> String {
         s.clone()
     } else {
         "non-string panic payload".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Command, Conn, Server};
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    /// Redis frees a client that sends `POST` or `Host:` before writing the replies
+    /// it owes, so a cross-protocol request gets nothing back, not even the replies
+    /// to the commands before it.
+    #[test]
+    fn cross_protocol_request_drops_pending_replies() {
+        let server = Server::new(|conn: &mut Conn, _cmd: Command| conn.write_string("PONG"))
+            .addr("127.0.0.1:0")
+            .start()
+            .unwrap();
+        let mut c = TcpStream::connect(server.local_addr().to_string()).unwrap();
+        c.write_all(b"PING\r\nPING\r\nPOST / HTTP/1.1\r\nPING\r\n")
+            .unwrap();
+        let mut got = Vec::new();
+        c.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"");
+        server.shutdown();
     }
 }
