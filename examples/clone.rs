@@ -128,7 +128,6 @@ struct SetOptions {
 
 fn parse_set_options(cmd: &Command) -> Result<SetOptions, &'static str> {
     let mut o = SetOptions::default();
-    let mut unit_seen = false;
     let mut expire: Option<(&[u8], &[u8])> = None;
     let mut i = 3;
     while i < cmd.len() {
@@ -141,14 +140,14 @@ fn parse_set_options(cmd: &Command) -> Result<SetOptions, &'static str> {
             o.xx = true;
         } else if is("get") {
             o.get = true;
-        } else if is("keepttl") && !unit_seen {
+        } else if is("keepttl") && expire.is_none() {
             o.keepttl = true;
         } else if (is("ex") || is("px") || is("exat") || is("pxat"))
             && !o.keepttl
-            && !unit_seen
+            // Redis lets the same unit repeat (the last one wins), not two units.
+            && expire.map_or(true, |(unit, _)| unit.eq_ignore_ascii_case(a))
             && next.is_some()
         {
-            unit_seen = true;
             expire = Some((a, next.unwrap_or_default()));
             i += 1;
         } else {
@@ -357,8 +356,11 @@ fn build_mux(store: Arc<Store>) -> Mux {
     let s = store.clone();
     mux.handle("keys", Arity::Exactly(2), move |conn, cmd| {
         let mut keys = Vec::new();
+        // Redis takes the pattern `*` as every key without asking the matcher, which
+        // would not match the empty key.
+        let all = &cmd[1] == b"*";
         s.for_each_live(db(conn), |k| {
-            if redcon::glob_match(&cmd[1], k) {
+            if all || redcon::glob_match(&cmd[1], k) {
                 keys.push(k.to_vec());
             }
         });
