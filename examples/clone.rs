@@ -431,7 +431,8 @@ impl Handler for Clone {
             conn.write_string("OK");
             let mux = self.mux.clone();
             conn.detach(move |d| {
-                std::thread::spawn(move || d.serve(&*mux));
+                // The same handler, so DETACH itself keeps working too.
+                std::thread::spawn(move || d.serve(&Clone { mux }));
             });
             return;
         }
