@@ -1,6 +1,6 @@
 //! A small Redis clone on redcon: strings with expiry, 16 databases, KEYS with Redis's
 //! glob, CLIENT and HELLO, and DETACH — every reply byte-identical to Redis 7 for the
-//! same input.
+//! same input — plus a minimal INFO, which ioredis needs before it sends anything else.
 //!
 //! ```text
 //! cargo run --release --example clone -- [--addr HOST:PORT] [--unix PATH]
@@ -386,6 +386,16 @@ fn build_mux(store: Arc<Store>) -> Mux {
         conn.close();
     });
     mux.handle("command", Arity::AtLeast(1), |conn, _| conn.write_array(0));
+    // ioredis sends INFO as a ready check before anything else and drops the
+    // connection on an error: answer with the fields clients read (sections ignored).
+    mux.handle("info", Arity::AtLeast(1), |conn, _| {
+        let text = format!(
+            "# Server\r\nredis_version:{}\r\nredis_mode:standalone\r\n\r\n\
+             # Persistence\r\nloading:0\r\n",
+            redcon::hello::REDIS_VERSION
+        );
+        conn.write_verbatim("txt", text);
+    });
     mux.handle_subcommand("client", "setname", Arity::Exactly(3), |conn, cmd| {
         let name = &cmd[2];
         if !reply::valid_client_name(name) {
