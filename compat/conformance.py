@@ -152,7 +152,7 @@ def parse_flags(text):
             continue
         k, _, v = part.partition("=")
         flags[k.strip()] = v.strip() if _ else True
-    known = {"chunks", "wait", "sort", "anyint", "needs", "closes", "why"}
+    known = {"chunks", "wait", "sort", "anyint", "needs", "closes"}
     unknown = set(flags) - known
     if unknown:
         raise ValueError(f"unknown flags {sorted(unknown)}")
@@ -395,6 +395,8 @@ def check(case, redis_t, clone_t):
         return f"    redis:\n{show(r)}\n    clone:\n{show(c)}"
     if any(s == "timeout" for _, _, s in r):
         return f"    both timed out (bad case?):\n{show(r)}"
+    if ("closes" in case.flags) != (r[-1][2] == "closed"):
+        return f"    the case's 'closes' flag disagrees with redis-server:\n{show(r)}"
     return None
 
 
