@@ -11,6 +11,10 @@ use std::sync::Arc;
 #[cfg(feature = "tls")]
 use super::tls::{TlsReader, TlsShared};
 
+/// Most unread input dropped when closing gracefully; a client still sending past this
+/// gets a reset, as it would without the draining.
+const DISCARD_AT_CLOSE: usize = 16 << 20;
+
 #[derive(Debug)]
 pub(crate) enum ReadHalf {
     /// Reads nothing: what is left in a value whose halves moved elsewhere.
@@ -59,6 +63,24 @@ impl WriteHalf {
             WriteHalf::Plain(s) => s.write_all_vectored(bufs),
             #[cfg(feature = "tls")]
             WriteHalf::Tls(t, s) => t.write_all(s, bufs),
+        }
+    }
+
+    /// Ends the connection from the thread that reads it, once its last replies are
+    /// written: a TLS close_notify, then end of stream after the replies already
+    /// queued, then the input that has already arrived is dropped (see
+    /// [`Socket::discard_input`]) so that closing does not reset the connection and
+    /// lose those replies; finally the socket is shut both ways, as by
+    /// [`close`](Self::close).
+    pub(crate) fn close_after_replies(&self) {
+        #[cfg(feature = "tls")]
+        if let WriteHalf::Tls(t, s) = self {
+            t.close(s);
+        }
+        if let Some(s) = self.socket() {
+            s.shutdown(Shutdown::Write);
+            s.discard_input(DISCARD_AT_CLOSE);
+            s.shutdown(Shutdown::Both);
         }
     }
 
