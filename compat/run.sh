@@ -19,7 +19,9 @@ PIDS=()
 started=$(date +%s)
 : >"$RESULTS"
 
+STEP_PID=
 cleanup() {
+    if [ -n "$STEP_PID" ]; then kill "$STEP_PID" 2>/dev/null; fi
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
     rm -rf "$WORK"
@@ -38,8 +40,12 @@ run_check() { # name, command...
     local name=$1 out=$WORK/check.out
     shift
     echo "== $name"
-    timeout "$STEP_TIMEOUT" "$@" >"$out" 2>&1
+    # In the background with `wait`, so a signal reaches the cleanup at once.
+    timeout "$STEP_TIMEOUT" "$@" >"$out" 2>&1 </dev/null &
+    STEP_PID=$!
+    wait "$STEP_PID"
     local status=$?
+    STEP_PID=
     cat "$out"
     grep -E '^(ok|not ok) - ' "$out" >>"$RESULTS"
     if [ "$status" -ne 0 ] && ! grep -q '^not ok - ' "$out"; then
@@ -119,15 +125,17 @@ if [ ! -f "$CERT" ] || [ ! -f "$KEY" ]; then
         -keyout "$KEY" -out "$CERT" 2>/dev/null || true
 fi
 
-# Starts a clone and waits for its "listening on ..." line; prints the address.
+# Starts a clone and waits for its "listening on ..." line; sets ADDR to the address.
+# (Not called in a subshell: the pid must reach PIDS for the cleanup.)
 start_clone() { # name, clone arguments...
     local name=$1 out=$WORK/clone-$1.out
     shift
+    ADDR=
     "$CLONE" "$@" >"$out" 2>"$WORK/clone-$name.err" &
     PIDS+=($!)
     for _ in $(seq 100); do
         if grep -q '^listening on ' "$out"; then
-            sed -n 's/^listening on \(rediss\?:\/\/\|unix:\)//p' "$out"
+            ADDR=$(sed -n 's/^listening on \(rediss\?:\/\/\|unix:\)//p' "$out")
             return 0
         fi
         sleep 0.05
@@ -137,20 +145,22 @@ start_clone() { # name, clone arguments...
 }
 
 servers_ok=1
-if CLONE_TCP=$(start_clone tcp --addr 127.0.0.1:0); then
+if start_clone tcp --addr 127.0.0.1:0; then
+    CLONE_TCP=$ADDR
     result ok "start: clone on TCP $CLONE_TCP"
 else
     result "not ok" "start: clone on TCP"
     servers_ok=0
 fi
 CLONE_SOCK=$WORK/clone.sock
-if start_clone unix --unix "$CLONE_SOCK" >/dev/null; then
+if start_clone unix --unix "$CLONE_SOCK"; then
     result ok "start: clone on a Unix socket"
 else
     result "not ok" "start: clone on a Unix socket"
     servers_ok=0
 fi
-if CLONE_TLS=$(start_clone tls --addr 127.0.0.1:0 --tls-cert "$CERT" --tls-key "$KEY"); then
+if start_clone tls --addr 127.0.0.1:0 --tls-cert "$CERT" --tls-key "$KEY"; then
+    CLONE_TLS=$ADDR
     result ok "start: clone with TLS on $CLONE_TLS"
 else
     result "not ok" "start: clone with TLS"
