@@ -106,6 +106,11 @@ impl DetachedConn {
         self.state.flush_with(&[])
     }
 
+    /// Sets what runs before a protocol error is written (see `ConnState::before_error`).
+    pub(crate) fn set_before_error(&mut self, f: Option<crate::conn::BeforeError>) {
+        self.state.before_error = f;
+    }
+
     /// Flushes, then closes the connection.
     ///
     /// # Errors

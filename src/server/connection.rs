@@ -5,6 +5,7 @@
 use super::registry::{ClientSlot, Shared};
 use crate::conn::{Conn, ConnState, FLUSH_AT};
 use crate::detached::DetachedConn;
+use crate::error::ProtocolError;
 use crate::handler::{CloseReason, Handler};
 use crate::io::{ReadHalf, Socket, WriteHalf};
 use crate::resp::{Command, ReadError, Reader};
@@ -150,9 +151,7 @@ fn serve<H: Handler + ?Sized>(
                 Ok(Some(next)) => next,
                 Ok(None) => break,
                 Err(e) => {
-                    // Replies to the good commands before it go first, as in Redis.
-                    state.out.write_raw(&e.reply());
-                    let _ = state.flush_with(&[]);
+                    write_protocol_error(state, &e);
                     return Outcome::Close(CloseReason::Protocol(e));
                 }
             };
@@ -223,14 +222,24 @@ fn serve<H: Handler + ?Sized>(
                 return Outcome::Close(CloseReason::QueryBufferLimit)
             }
             Err(ReadError::Protocol(e)) => {
-                state.out.write_raw(&e.reply());
-                let _ = state.flush_with(&[]);
+                write_protocol_error(state, &e);
                 return Outcome::Close(CloseReason::Protocol(e));
             }
             #[allow(unreachable_patterns)]
             Err(e) => return Outcome::Close(CloseReason::Io(io::Error::other(format!("{e:?}")))),
         }
     }
+}
+
+/// Answers a malformed request with Redis's protocol error. Replies to the good
+/// commands before it go first, as in Redis, including any a pub/sub writer thread
+/// still has queued.
+fn write_protocol_error(state: &mut ConnState, e: &ProtocolError) {
+    if let Some(drain) = state.before_error.take() {
+        drain();
+    }
+    state.out.write_raw(&e.reply());
+    let _ = state.flush_with(&[]);
 }
 
 enum Dispatch {
