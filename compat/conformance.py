@@ -293,7 +293,13 @@ def run_case(addr, case, control):
             states[c] = state
             transcript.append((c, buf, state))
     finally:
-        for s in conns.values():
+        for c, s in conns.items():
+            if states.get(c) == "open" and case.wait is None:
+                # QUIT and wait for the close: the server has then dropped this client's
+                # subscriptions, which a later case's PUBLISH would otherwise count (a
+                # threaded server notices a plain close a moment later).
+                send(s, cmd("QUIT"), 0)
+                read_until(s, None, time.monotonic() + 1.0)
             s.close()
     return transcript
 
@@ -416,7 +422,8 @@ def main():
     started = time.monotonic()
     for case in cases:
         try:
-            redis_t = run_case(args.redis, case, ctl[args.redis])
+            # A documented difference is checked against its expected answer alone.
+            redis_t = None if case.expect else run_case(args.redis, case, ctl[args.redis])
             clone_t = run_case(args.clone, case, ctl[args.clone])
             problem = check(case, redis_t, clone_t)
         except (OSError, RuntimeError) as e:
