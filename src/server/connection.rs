@@ -159,7 +159,8 @@ fn serve<H: Handler + ?Sized>(
             match dispatch(handler, state, cmd, rest) {
                 Dispatch::Served => {}
                 Dispatch::CrossProtocol => {
-                    let _ = state.flush_with(&[]);
+                    // As Redis: the replies of the batch read with it are never sent.
+                    state.out.buffer_mut().clear();
                     return Outcome::Close(CloseReason::CrossProtocol);
                 }
                 Dispatch::Panicked(msg) => {
