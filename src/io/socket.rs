@@ -74,6 +74,13 @@ impl Socket {
         }
     }
 
+    pub(crate) fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.set_nonblocking(on),
+            Socket::Unix(s) => s.set_nonblocking(on),
+        }
+    }
+
     pub(crate) fn set_nodelay(&self, on: bool) -> io::Result<()> {
         match self {
             Socket::Tcp(s) => s.set_nodelay(on),

@@ -40,13 +40,6 @@ pub(crate) fn run<H: Handler>(
     state.info = cfg.info.clone();
     log::debug!("accepted client {} from {}", state.id, state.peer);
 
-    if shared.clients() > cfg.max_clients {
-        state.out.write_error("ERR max number of clients reached");
-        let _ = state.flush_with(&[]);
-        state.sink.close();
-        log::debug!("client {} refused: max clients reached", state.id);
-        return None;
-    }
     let accepted = catch_unwind(AssertUnwindSafe(|| {
         handler.on_accept(&mut Conn::new(&mut state, &[]))
     }));

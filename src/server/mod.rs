@@ -187,7 +187,9 @@ impl<H: Handler> Server<H> {
     }
 
     /// The most clients connected at once, detached ones included; one more is answered
-    /// `-ERR max number of clients reached` and closed. Default: 10,000 (as Redis).
+    /// `-ERR max number of clients reached` and closed (a TLS client is closed without
+    /// a reply, as Redis does), without a thread being started for it. Default: 10,000
+    /// (as Redis).
     pub fn max_clients(mut self, n: usize) -> Self {
         self.config.max_clients = n;
         self
@@ -412,6 +414,10 @@ fn accept_loop<H: Handler>(listener: &Listener, shared: &Arc<Shared>, handler: &
         if shared.is_shutting_down() {
             return;
         }
+        if shared.clients() >= shared.config.max_clients {
+            refuse(&socket, &shared.config);
+            continue;
+        }
         let Some(slot) = shared.register(&socket) else {
             return;
         };
@@ -437,6 +443,27 @@ fn accept_loop<H: Handler>(listener: &Listener, shared: &Arc<Shared>, handler: &
             }
         }
     }
+}
+
+/// Turns away a client over the max-clients limit on the accept thread, before any
+/// thread or TLS handshake is spent on it: a flood of connections, or of TLS handshakes
+/// that never finish, then costs no more threads than the limit allows. As in Redis, a
+/// plain client is told why and a TLS client (which cannot read plain text) is closed.
+fn refuse(socket: &Socket, config: &Config) {
+    #[cfg(feature = "tls")]
+    let plain = config.tls.is_none();
+    #[cfg(not(feature = "tls"))]
+    let plain = {
+        let _ = config;
+        true
+    };
+    if plain {
+        // A new socket's send buffer is empty, so this never blocks; make sure anyway.
+        let _ = socket.set_nonblocking(true);
+        let _ = socket.write_all_vectored(&[b"-ERR max number of clients reached\r\n"]);
+    }
+    socket.shutdown(std::net::Shutdown::Both);
+    log::debug!("client refused: max clients reached");
 }
 
 /// Tells the registry a connection thread ended, even if it unwound.
