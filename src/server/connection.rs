@@ -113,8 +113,7 @@ fn open_transport(shared: &Shared, socket: &Arc<Socket>) -> Option<(ReadHalf, Wr
             }
         };
         let mut reader = TlsReader::new(session.clone(), socket.clone());
-        let _ = socket.set_read_timeout(Some(shared.config.tls_handshake_timeout));
-        if let Err(e) = reader.handshake() {
+        if let Err(e) = reader.handshake(shared.config.tls_handshake_timeout) {
             log::debug!("TLS handshake failed: {e}");
             return None;
         }
