@@ -7,6 +7,7 @@ use super::Socket;
 use std::io::{self, Read};
 use std::net::Shutdown;
 use std::sync::Arc;
+use std::time::Instant;
 
 #[cfg(feature = "tls")]
 use super::tls::{TlsReader, TlsShared};
@@ -59,6 +60,19 @@ impl WriteHalf {
             WriteHalf::Plain(s) => s.write_all_vectored(bufs),
             #[cfg(feature = "tls")]
             WriteHalf::Tls(t, s) => t.write_all(s, bufs),
+        }
+    }
+
+    /// Ends the connection once the client has received every reply, or at `deadline`:
+    /// see [`Socket::wait_until_received`]. Then as [`close`](Self::close).
+    pub(crate) fn close_when_sent(&self, deadline: Instant) {
+        #[cfg(feature = "tls")]
+        if let WriteHalf::Tls(t, s) = self {
+            t.close(s);
+        }
+        if let Some(s) = self.socket() {
+            s.wait_until_received(deadline);
+            s.shutdown(Shutdown::Both);
         }
     }
 

@@ -75,7 +75,13 @@ pub(crate) fn serve_to_end<H: Handler + ?Sized>(
                 log::warn!("handler panicked serving client {}: {}", state.id, msg);
             }
             // Close before on_close so a slow on_close cannot hold the client.
-            state.sink.close();
+            match slot.shared().shutdown_deadline() {
+                // Every reply to a command read before the shutdown must arrive.
+                Some(deadline) if matches!(reason, CloseReason::ServerShutdown) => {
+                    state.sink.close_when_sent(deadline)
+                }
+                _ => state.sink.close(),
+            }
             let _ = catch_unwind(AssertUnwindSafe(|| {
                 handler.on_close(&mut Conn::new(&mut state, &[]), &reason)
             }));

@@ -248,8 +248,8 @@ impl<H: Handler> Server<H> {
         self
     }
 
-    /// How long [`ServerHandle::shutdown`] lets connections finish writing before it
-    /// forces their sockets closed. Default: 5 s.
+    /// How long [`ServerHandle::shutdown`] lets connections finish their last replies,
+    /// and their clients receive them, before it forces the sockets closed. Default: 5 s.
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.config.shutdown_grace = grace;
         self
@@ -514,7 +514,8 @@ impl ServerHandle {
 
     /// Stops the server: no new connections are accepted; every connection is woken
     /// (its blocked read ends) without polling; each finishes the commands it has
-    /// already read, sends their replies, and calls
+    /// already read, sends their replies, waits until the client has received them (so
+    /// that closing cannot make TCP discard them), and calls
     /// [`on_close`](crate::Handler::on_close) with
     /// [`CloseReason::ServerShutdown`](crate::CloseReason::ServerShutdown); then every
     /// connection thread is joined. Clients that do not let their replies be written
@@ -527,8 +528,7 @@ impl ServerHandle {
         if let Some(t) = self.acceptor.take() {
             let _ = t.join();
         }
-        self.shared
-            .finish_shutdown(self.shared.config.shutdown_grace)
+        self.shared.finish_shutdown()
     }
 }
 
