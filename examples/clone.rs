@@ -473,6 +473,25 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
+/// Serves TLS with the PEM files given; exits if they cannot be loaded.
+#[cfg(feature = "tls")]
+fn with_tls(server: Server<Clone>, cert: &str, key: &str) -> Server<Clone> {
+    match redcon::load_tls_config(cert, key) {
+        Ok(cfg) => server.tls(cfg),
+        Err(e) => {
+            eprintln!("cannot load TLS certificate/key: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Built without the `tls` feature: TLS flags are an error.
+#[cfg(not(feature = "tls"))]
+fn with_tls(_: Server<Clone>, _: &str, _: &str) -> Server<Clone> {
+    eprintln!("this build has no TLS support (the `tls` feature is off)");
+    std::process::exit(2);
+}
+
 fn main() {
     env_logger::init();
     let args = match parse_args() {
@@ -499,13 +518,7 @@ fn main() {
         }
     };
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        match redcon::load_tls_config(cert, key) {
-            Ok(cfg) => server = server.tls(cfg),
-            Err(e) => {
-                eprintln!("cannot load TLS certificate/key: {e}");
-                std::process::exit(1);
-            }
-        }
+        server = with_tls(server, cert, key);
         scheme = "rediss";
     }
     let handle = match server.start() {

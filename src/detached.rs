@@ -112,7 +112,7 @@ impl DetachedConn {
     /// The final flush failed; the connection is closed anyway.
     pub fn close(mut self) -> io::Result<()> {
         let res = self.flush();
-        self.state.sink.close();
+        self.state.sink.close_after_replies();
         res
     }
 
@@ -195,7 +195,7 @@ impl Drop for DetachedConn {
         // After `serve` took everything out there is nothing left to close.
         if self.slot.is_some() {
             let _ = self.flush();
-            self.state.sink.close();
+            self.state.sink.close_after_replies();
         }
     }
 }

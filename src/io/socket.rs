@@ -74,6 +74,33 @@ impl Socket {
         }
     }
 
+    /// Reads and drops the input that has already arrived, without waiting for more,
+    /// up to `max` bytes. The socket is left non-blocking: call this only on the way to
+    /// closing it.
+    ///
+    /// Closing a TCP socket that still holds unread input makes the kernel reset the
+    /// connection, and a reset throws away the replies still waiting in the send
+    /// buffer: a client that pipelined more than the server read before closing (at
+    /// shutdown, say) would lose the answers to the commands that were read.
+    pub(crate) fn discard_input(&self, max: usize) {
+        let nonblocking = match self {
+            Socket::Tcp(s) => s.set_nonblocking(true),
+            Socket::Unix(s) => s.set_nonblocking(true),
+        };
+        if nonblocking.is_err() {
+            return;
+        }
+        let mut scratch = [0u8; 8192];
+        let mut left = max;
+        let mut me = self;
+        while left > 0 {
+            match me.read(&mut scratch) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => left = left.saturating_sub(n),
+            }
+        }
+    }
+
     pub(crate) fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         match self {
             Socket::Tcp(s) => s.set_nonblocking(on),
@@ -89,8 +116,8 @@ impl Socket {
     }
 
     /// Waits until the peer has acknowledged every byte written to this TCP socket, or
-    /// until `deadline`, reading and dropping whatever the peer still sends. For a
-    /// socket already shut for reading (at server shutdown), whose reads never block.
+    /// until `deadline`, reading and dropping whatever the peer still sends. The socket
+    /// is left non-blocking: call this only on the way to closing it.
     ///
     /// Why: replies that were written are not yet received. Closing a TCP socket that
     /// has unread input, or that receives input after it closed — a pipelining client
@@ -100,6 +127,9 @@ impl Socket {
     /// and for Unix sockets (whose writes land in the peer's queue at once), this
     /// returns at once.
     pub(crate) fn wait_until_received(&self, deadline: Instant) {
+        if self.set_nonblocking(true).is_err() {
+            return;
+        }
         let mut dropped = [0u8; 4096];
         let mut me = self;
         loop {

@@ -12,6 +12,10 @@ use std::time::Instant;
 #[cfg(feature = "tls")]
 use super::tls::{TlsReader, TlsShared};
 
+/// Most unread input dropped when closing gracefully; a client still sending past this
+/// gets a reset, as it would without the draining.
+const DISCARD_AT_CLOSE: usize = 16 << 20;
+
 #[derive(Debug)]
 pub(crate) enum ReadHalf {
     /// Reads nothing: what is left in a value whose halves moved elsewhere.
@@ -63,15 +67,36 @@ impl WriteHalf {
         }
     }
 
-    /// Ends the connection once the client has received every reply, or at `deadline`:
-    /// see [`Socket::wait_until_received`]. Then as [`close`](Self::close).
-    pub(crate) fn close_when_sent(&self, deadline: Instant) {
+    /// Ends the connection from the thread that reads it, once its last replies are
+    /// written: a TLS close_notify, then end of stream after the replies already
+    /// queued, then the input that has already arrived is dropped (see
+    /// [`Socket::discard_input`]) so that closing does not reset the connection and
+    /// lose those replies; finally the socket is shut both ways, as by
+    /// [`close`](Self::close).
+    pub(crate) fn close_after_replies(&self) {
+        self.close_gracefully(None);
+    }
+
+    /// At server shutdown: as [`close_after_replies`](Self::close_after_replies), but
+    /// first waits (until `deadline` at most) for the client to have received every
+    /// reply, dropping what it still sends; see [`Socket::wait_until_received`]. A
+    /// client that goes on sending would otherwise get the connection reset, and with
+    /// it the replies it had not received yet.
+    pub(crate) fn close_when_received(&self, deadline: Instant) {
+        self.close_gracefully(Some(deadline));
+    }
+
+    fn close_gracefully(&self, wait_until: Option<Instant>) {
         #[cfg(feature = "tls")]
         if let WriteHalf::Tls(t, s) = self {
             t.close(s);
         }
         if let Some(s) = self.socket() {
-            s.wait_until_received(deadline);
+            if let Some(deadline) = wait_until {
+                s.wait_until_received(deadline);
+            }
+            s.shutdown(Shutdown::Write);
+            s.discard_input(DISCARD_AT_CLOSE);
             s.shutdown(Shutdown::Both);
         }
     }

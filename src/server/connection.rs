@@ -40,12 +40,19 @@ pub(crate) fn run<H: Handler>(
     state.info = cfg.info.clone();
     log::debug!("accepted client {} from {}", state.id, state.peer);
 
+    if slot.over_limit {
+        state.out.write_error("ERR max number of clients reached");
+        let _ = state.flush_with(&[]);
+        state.sink.close_after_replies();
+        log::debug!("client {} refused: max clients reached", state.id);
+        return None;
+    }
     let accepted = catch_unwind(AssertUnwindSafe(|| {
         handler.on_accept(&mut Conn::new(&mut state, &[]))
     }));
     if !matches!(accepted, Ok(true)) {
         let _ = state.flush_with(&[]);
-        state.sink.close();
+        state.sink.close_after_replies();
         log::debug!("client {} refused by on_accept", state.id);
         return None;
     }
@@ -78,9 +85,9 @@ pub(crate) fn serve_to_end<H: Handler + ?Sized>(
             match slot.shared().shutdown_deadline() {
                 // Every reply to a command read before the shutdown must arrive.
                 Some(deadline) if matches!(reason, CloseReason::ServerShutdown) => {
-                    state.sink.close_when_sent(deadline)
+                    state.sink.close_when_received(deadline)
                 }
-                _ => state.sink.close(),
+                _ => state.sink.close_after_replies(),
             }
             let _ = catch_unwind(AssertUnwindSafe(|| {
                 handler.on_close(&mut Conn::new(&mut state, &[]), &reason)
@@ -157,8 +164,9 @@ fn serve<H: Handler + ?Sized>(
             match dispatch(handler, state, cmd, rest) {
                 Dispatch::Served => {}
                 Dispatch::CrossProtocol => {
-                    // As Redis: the replies of the batch read with it are never sent.
-                    state.out.buffer_mut().clear();
+                    // Redis sends nothing at all, not even the replies to the commands
+                    // before it in the same read: drop what this batch wrote.
+                    state.out.clear();
                     return Outcome::Close(CloseReason::CrossProtocol);
                 }
                 Dispatch::Panicked(msg) => {

@@ -12,7 +12,7 @@ use registry::Shared;
 use crate::error::Error;
 use crate::handler::{CloseReason, Handler};
 use crate::hello::ServerInfo;
-use crate::io::{ListenAddr, Listener, Socket};
+use crate::io::{ListenAddr, Listener, Socket, WriteHalf};
 use crate::resp::Limits;
 use std::fmt;
 use std::io;
@@ -187,9 +187,11 @@ impl<H: Handler> Server<H> {
     }
 
     /// The most clients connected at once, detached ones included; one more is answered
-    /// `-ERR max number of clients reached` and closed (a TLS client is closed without
-    /// a reply, as Redis does), without a thread being started for it. Default: 10,000
-    /// (as Redis).
+    /// `-ERR max number of clients reached` and closed (over TLS too, once its handshake
+    /// is done). While 64 such refusals are already under way, further clients are
+    /// closed at once without a thread (plain ones still get the error, TLS ones
+    /// nothing), so a flood of connections or of stalled TLS handshakes cannot pile up
+    /// threads. Default: 10,000 (as Redis).
     pub fn max_clients(mut self, n: usize) -> Self {
         self.config.max_clients = n;
         self
@@ -414,7 +416,7 @@ fn accept_loop<H: Handler>(listener: &Listener, shared: &Arc<Shared>, handler: &
         if shared.is_shutting_down() {
             return;
         }
-        if shared.clients() >= shared.config.max_clients {
+        if shared.clients() >= shared.config.max_clients.saturating_add(REFUSALS_IN_FLIGHT) {
             refuse(&socket, &shared.config);
             continue;
         }
@@ -445,11 +447,16 @@ fn accept_loop<H: Handler>(listener: &Listener, shared: &Arc<Shared>, handler: &
     }
 }
 
-/// Turns away a client over the max-clients limit on the accept thread, before any
-/// thread or TLS handshake is spent on it: a flood of connections, or of TLS handshakes
-/// that never finish, then costs no more threads than the limit allows. As in Redis, a
-/// plain client is told why and a TLS client (which cannot read plain text) is closed.
-fn refuse(socket: &Socket, config: &Config) {
+/// At most this many clients over max clients are refused at once, each on a thread of
+/// its own (a TLS client must finish its handshake to read why); see [`refuse`].
+const REFUSALS_IN_FLIGHT: usize = 64;
+
+/// Turns a client away on the accept thread, with no thread or TLS handshake spent on
+/// it, when max clients is reached and [`REFUSALS_IN_FLIGHT`] refusals are already
+/// under way: a flood of connections, or of TLS handshakes that never finish, then
+/// costs a bounded number of threads. A plain client is still told why; a TLS client,
+/// which cannot read plain text, is closed (as Redis does with every TLS refusal).
+fn refuse(socket: &Arc<Socket>, config: &Config) {
     #[cfg(feature = "tls")]
     let plain = config.tls.is_none();
     #[cfg(not(feature = "tls"))]
@@ -457,13 +464,14 @@ fn refuse(socket: &Socket, config: &Config) {
         let _ = config;
         true
     };
+    let sink = WriteHalf::Plain(socket.clone());
     if plain {
         // A new socket's send buffer is empty, so this never blocks; make sure anyway.
         let _ = socket.set_nonblocking(true);
-        let _ = socket.write_all_vectored(&[b"-ERR max number of clients reached\r\n"]);
+        let _ = sink.write_all(&[b"-ERR max number of clients reached\r\n"]);
     }
-    socket.shutdown(std::net::Shutdown::Both);
-    log::debug!("client refused: max clients reached");
+    sink.close_after_replies();
+    log::debug!("client refused at once: max clients reached");
 }
 
 /// Tells the registry a connection thread ended, even if it unwound.

@@ -69,10 +69,14 @@ impl Shared {
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         reg.sockets.insert(id, socket.clone());
-        self.clients.fetch_add(1, Ordering::Relaxed);
+        let clients = self.clients.fetch_add(1, Ordering::Relaxed) + 1;
         Some(ClientSlot {
             shared: self.clone(),
             id,
+            // Decided here, in accept order, as Redis does: deciding later on the
+            // connection's own thread (after a TLS handshake, say) would refuse whichever
+            // clients happen to run first, and a burst could refuse them all.
+            over_limit: clients > self.config.max_clients,
         })
     }
 
@@ -155,6 +159,8 @@ impl Shared {
 pub(crate) struct ClientSlot {
     shared: Arc<Shared>,
     pub(crate) id: u64,
+    /// Registering this client took the count past max clients: it is to be refused.
+    pub(crate) over_limit: bool,
 }
 
 impl ClientSlot {

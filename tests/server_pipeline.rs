@@ -1,0 +1,192 @@
+//! Pipelining over a real socket: a 10,000-command pipeline answered in order (raw and
+//! through redis-rs), the same pipeline sent one byte per write, an explicit
+//! `Conn::flush` in the middle of a command, and the handler's view of the rest of the
+//! pipeline (`peek_pipeline`, `take_pipeline`).
+
+mod common;
+
+use common::{bulk, connect, redis_conn, request, start, Basic};
+use redcon::{Command, Conn};
+use std::io::Write;
+use std::thread;
+
+/// `ECHO i` for i in 0..n, alternating multibulk and inline forms, and the replies.
+/// Every tenth argument is padded, so 10,000 replies (about 500 KB) outgrow the reply
+/// buffer and are sent in several writes.
+fn echo_pipeline(n: usize) -> (Vec<u8>, Vec<u8>) {
+    let mut req = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..n {
+        let arg = if i % 10 == 0 {
+            format!("v{i:0>400}")
+        } else {
+            format!("v{i}")
+        };
+        if i % 2 == 0 {
+            req.extend_from_slice(&request(&["ECHO", &arg]));
+        } else {
+            req.extend_from_slice(format!("ECHO {arg}\r\n").as_bytes());
+        }
+        expected.extend_from_slice(&bulk(arg.as_bytes()));
+    }
+    (req, expected)
+}
+
+#[test]
+fn ten_thousand_commands_in_one_write() {
+    let server = start(Basic::default());
+    let mut c = connect(&server);
+    let (req, expected) = echo_pipeline(10_000);
+    // Write from another thread: the replies must be read while the request is still
+    // being written, or both sides could block on full socket buffers.
+    let mut w = c.stream.try_clone().unwrap();
+    let writer = thread::spawn(move || w.write_all(&req).unwrap());
+    c.expect(&expected);
+    writer.join().unwrap();
+    c.send(b"PING\r\n");
+    c.expect(b"+PONG\r\n");
+    server.shutdown();
+}
+
+#[test]
+fn ten_thousand_commands_through_redis_rs() {
+    let server = start(Basic::default());
+    let mut con = redis_conn(&server, false);
+    let mut pipe = redis::pipe();
+    for i in 0..10_000 {
+        pipe.cmd("ECHO").arg(format!("v{i}"));
+    }
+    let replies: Vec<String> = pipe.query(&mut con).unwrap();
+    assert_eq!(replies.len(), 10_000);
+    for (i, r) in replies.iter().enumerate() {
+        assert_eq!(r, &format!("v{i}"));
+    }
+    server.shutdown();
+}
+
+#[test]
+fn one_byte_per_write_gets_the_same_replies() {
+    let server = start(Basic::default());
+    let (mut req, mut expected) = echo_pipeline(40);
+    // Binary data with CR and LF inside a bulk, and an empty argument.
+    req.extend_from_slice(&request(&[&b"ECHO"[..], b"a\r\nb\rc\nd"]));
+    expected.extend_from_slice(&bulk(b"a\r\nb\rc\nd"));
+    req.extend_from_slice(&request(&["ECHO", ""]));
+    expected.extend_from_slice(&bulk(b""));
+    // Quoted inline arguments and blank lines between commands.
+    req.extend_from_slice(b"\r\n  \r\nECHO \"x y\\r\\n\"\r\nPING\n");
+    expected.extend_from_slice(&bulk(b"x y\r\n"));
+    expected.extend_from_slice(b"+PONG\r\n");
+
+    // All at once...
+    let mut whole = connect(&server);
+    whole.send(&req);
+    whole.expect(&expected);
+
+    // ...and one byte per write (TCP_NODELAY is on, so each is its own segment).
+    let mut bytewise = connect(&server);
+    for b in &req {
+        bytewise.send(std::slice::from_ref(b));
+    }
+    bytewise.expect(&expected);
+    server.shutdown();
+}
+
+/// `PEEK` replies with the names of the commands after it; `TAKE` takes them, replies
+/// with how many, then answers each taken `ECHO` itself with a `taken:` prefix.
+fn pipeline_handler(conn: &mut Conn<'_>, cmd: Command<'_>) {
+    if cmd.is("peek") {
+        let rest = conn.peek_pipeline();
+        conn.write_array(rest.len());
+        for c in &rest {
+            conn.write_bulk(&c.args[0]);
+        }
+    } else if cmd.is("take") {
+        let taken = conn.take_pipeline();
+        conn.write_int(taken.len() as i64);
+        for c in &taken {
+            let mut reply = b"taken:".to_vec();
+            reply.extend_from_slice(c.args.get(1).map_or(&b""[..], |a| a));
+            conn.write_bulk(reply);
+        }
+    } else if !common::basic(conn, &cmd) {
+        conn.write_error("ERR unknown");
+    }
+}
+
+#[test]
+fn peek_pipeline_sees_the_rest_without_consuming_it() {
+    let server = start(pipeline_handler);
+    let mut c = connect(&server);
+    // One small write arrives in one read, so the whole pipeline is buffered when PEEK
+    // runs.
+    c.send(b"PEEK\r\nECHO a\r\n*2\r\n$4\r\nECHO\r\n$1\r\nb\r\nPING\r\n");
+    c.expect(b"*3\r\n$4\r\nECHO\r\n$4\r\nECHO\r\n$4\r\nPING\r\n");
+    // The peeked commands are still served, in order.
+    c.expect(b"$1\r\na\r\n$1\r\nb\r\n+PONG\r\n");
+    server.shutdown();
+}
+
+#[test]
+fn take_pipeline_serves_the_rest_as_a_batch() {
+    let server = start(pipeline_handler);
+    let mut c = connect(&server);
+    c.send(b"TAKE\r\nECHO a\r\nECHO b\r\n*2\r\n$4\r\nECHO\r\n$1\r\nc\r\n");
+    c.expect(b":3\r\n$7\r\ntaken:a\r\n$7\r\ntaken:b\r\n$7\r\ntaken:c\r\n");
+    // Taken commands are not served again: the next reply is the next command's.
+    c.send(b"PING\r\n");
+    c.expect(b"+PONG\r\n");
+    server.shutdown();
+}
+
+#[test]
+fn take_pipeline_stops_at_an_incomplete_command() {
+    let server = start(pipeline_handler);
+    let mut c = connect(&server);
+    // The last command is cut off: TAKE gets only the complete one before it...
+    c.send(b"TAKE\r\nECHO a\r\n*2\r\n$4\r\nECHO\r\n$1\r\n");
+    c.expect(b":1\r\n$7\r\ntaken:a\r\n");
+    // ...and the cut-off command is served normally once it is complete.
+    c.send(b"z\r\n");
+    c.expect(b"$1\r\nz\r\n");
+    // With nothing after it, TAKE takes nothing.
+    c.send(b"TAKE\r\n");
+    c.expect(b":0\r\n");
+    server.shutdown();
+}
+
+#[test]
+fn take_pipeline_stops_at_a_malformed_command() {
+    let server = start(pipeline_handler);
+    let mut c = connect(&server);
+    // The malformed command is left to the connection, which answers it as usual.
+    c.send(b"TAKE\r\nECHO a\r\n*1\r\n$x\r\nECHO b\r\n");
+    c.expect(b":1\r\n$7\r\ntaken:a\r\n-ERR Protocol error: invalid bulk length\r\n");
+    c.expect_eof();
+    server.shutdown();
+}
+
+#[test]
+fn conn_flush_sends_replies_before_the_command_returns() {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let rx = std::sync::Mutex::new(rx);
+    let handler = move |conn: &mut Conn<'_>, cmd: Command<'_>| {
+        if cmd.is("twostep") {
+            conn.write_string("first");
+            conn.flush().unwrap();
+            // Only finishes once the test has seen the first reply.
+            rx.lock().unwrap().recv_timeout(common::TIMEOUT).unwrap();
+            conn.write_string("second");
+        } else {
+            common::basic(conn, &cmd);
+        }
+    };
+    let server = start(handler);
+    let mut c = connect(&server);
+    c.send(b"PING\r\nTWOSTEP\r\nPING\r\n");
+    // The reply before it and its first part arrive while TWOSTEP is still running.
+    c.expect(b"+PONG\r\n+first\r\n");
+    tx.send(()).unwrap();
+    c.expect(b"+second\r\n+PONG\r\n");
+    server.shutdown();
+}
