@@ -97,6 +97,12 @@ impl Shared {
     pub(crate) fn thread_finished(&self) {
         let mut reg = lock(&self.registry);
         reg.running_threads -= 1;
+        // A thread that ended keeps its stack until its handle is joined or dropped:
+        // reap as connections end too, not only as new ones arrive, so memory goes back
+        // down with the load. Never once shutdown began: it joins and counts them.
+        if !reg.shutting_down && reg.threads.len() >= 2 * reg.running_threads + 8 {
+            reg.threads.retain(|t| !t.is_finished());
+        }
         if reg.running_threads == 0 {
             self.threads_done.notify_all();
         }
