@@ -1,6 +1,7 @@
 //! A small Redis clone on redcon: strings with expiry, 16 databases, KEYS with Redis's
-//! glob, CLIENT and HELLO, and DETACH — every reply byte-identical to Redis 7 for the
-//! same input.
+//! glob, CLIENT and HELLO, pub/sub (PUBLISH, SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE,
+//! PUNSUBSCRIBE, in RESP2 and RESP3), and DETACH — every reply byte-identical to Redis 7
+//! for the same input.
 //!
 //! ```text
 //! cargo run --release --example clone -- [--addr HOST:PORT] [--unix PATH]
@@ -10,8 +11,10 @@
 //! TLS flags serve TLS on `--addr`. Logging goes through `RUST_LOG`.
 
 use redcon::mux::{Arity, Mux};
+use redcon::pubsub::{PubSub, PubSubHandler};
 use redcon::resp::parse_int;
 use redcon::{reply, Command, Conn, Handler, Server};
+use std::borrow::Cow;
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -415,9 +418,10 @@ fn build_mux(store: Arc<Store>) -> Mux {
 }
 
 /// The clone's handler: the command table, plus DETACH, which hands the connection to
-/// a `DetachedConn` that goes on serving the same table.
+/// a `DetachedConn` that goes on serving the same table (with pub/sub).
 struct Clone {
     mux: Arc<Mux>,
+    pubsub: PubSub,
 }
 
 impl Handler for Clone {
@@ -427,14 +431,43 @@ impl Handler for Clone {
                 return conn.write_error(reply::wrong_arity("detach"));
             }
             conn.write_string("OK");
-            let mux = self.mux.clone();
+            let handler = with_pubsub(&self.pubsub, Table(self.mux.clone()), &self.mux);
             conn.detach(move |d| {
-                std::thread::spawn(move || d.serve(&*mux));
+                std::thread::spawn(move || d.serve(&handler));
             });
             return;
         }
         self.mux.on_command(conn, cmd)
     }
+}
+
+/// The command table alone, as a handler of its own (for detached connections).
+struct Table(Arc<Mux>);
+
+impl Handler for Table {
+    fn on_command(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
+        self.0.on_command(conn, cmd)
+    }
+
+    fn on_hello(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
+        self.0.on_hello(conn, cmd)
+    }
+}
+
+/// Serves PUBLISH, (P)SUBSCRIBE and (P)UNSUBSCRIBE from `pubsub` around `inner`. A
+/// subscribed RESP2 client that sends another command gets Redis's unknown-command or
+/// arity error if the table has one for it, else Redis's "Can't execute" error.
+fn with_pubsub<H: Handler>(pubsub: &PubSub, inner: H, mux: &Arc<Mux>) -> PubSubHandler<H> {
+    let mux = mux.clone();
+    pubsub.handler(inner).command_check(move |cmd| {
+        if cmd.is("detach") {
+            return match cmd.len() {
+                1 => Ok("detach".into()),
+                _ => Err(reply::wrong_arity("detach").into_bytes()),
+            };
+        }
+        mux.check(cmd).map(Cow::into_owned)
+    })
 }
 
 struct Args {
@@ -475,7 +508,7 @@ fn parse_args() -> Result<Args, String> {
 
 /// Serves TLS with the PEM files given; exits if they cannot be loaded.
 #[cfg(feature = "tls")]
-fn with_tls(server: Server<Clone>, cert: &str, key: &str) -> Server<Clone> {
+fn with_tls<H: Handler>(server: Server<H>, cert: &str, key: &str) -> Server<H> {
     match redcon::load_tls_config(cert, key) {
         Ok(cfg) => server.tls(cfg),
         Err(e) => {
@@ -487,7 +520,7 @@ fn with_tls(server: Server<Clone>, cert: &str, key: &str) -> Server<Clone> {
 
 /// Built without the `tls` feature: TLS flags are an error.
 #[cfg(not(feature = "tls"))]
-fn with_tls(_: Server<Clone>, _: &str, _: &str) -> Server<Clone> {
+fn with_tls<H: Handler>(_: Server<H>, _: &str, _: &str) -> Server<H> {
     eprintln!("this build has no TLS support (the `tls` feature is off)");
     std::process::exit(2);
 }
@@ -502,9 +535,13 @@ fn main() {
         }
     };
     let store = Arc::new(Store::new());
-    let handler = Clone {
-        mux: Arc::new(build_mux(store)),
+    let mux = Arc::new(build_mux(store));
+    let pubsub = PubSub::new();
+    let clone = Clone {
+        mux: mux.clone(),
+        pubsub: pubsub.clone(),
     };
+    let handler = with_pubsub(&pubsub, clone, &mux);
     let mut server = Server::new(handler);
     let mut scheme = "redis";
     let where_ = match &args.unix {

@@ -121,49 +121,11 @@ impl ConnState {
     }
 }
 
-/// One client connection, as seen by a [`Handler`](crate::Handler).
-///
-/// Every `write_*` method of [`Writer`] is available on `Conn` (it dereferences to
-/// the connection's reply buffer) and encodes for the connection's negotiated protocol:
-/// after `HELLO 3`, [`write_null`](Writer::write_null) writes `_`, before it `$-1`.
-/// Replies are buffered and sent together once every command already received has been
-/// served: one `write` per pipeline batch.
-///
-/// ```no_run
-/// use redcon::{Command, Conn};
-///
-/// struct Counter(u64);
-///
-/// redcon::listen_and_serve("127.0.0.1:6380", |conn: &mut Conn, cmd: Command| {
-///     if conn.context::<Counter>().is_none() {
-///         conn.set_context(Counter(0));
-///     }
-///     let n = {
-///         let c = conn.context_mut::<Counter>().expect("set above");
-///         c.0 += 1;
-///         c.0
-///     };
-///     match cmd.name().to_ascii_lowercase().as_slice() {
-///         b"count" => conn.write_u64(n),
-///         b"quit" => {
-///             conn.write_string("OK");
-///             conn.close();
-///         }
-///         _ => conn.write_null(),
-///     }
-/// })?;
-/// # Ok::<(), redcon::Error>(())
-/// ```
-pub struct Conn<'a> {
-    pub(crate) state: &'a mut ConnState,
-    pub(crate) rest: &'a [u8],
-}
-
-impl<'a> Conn<'a> {
-    pub(crate) fn new(state: &'a mut ConnState, rest: &'a [u8]) -> Self {
-        Conn { state, rest }
-    }
-
+/// The accessors [`Conn`] and [`DetachedConn`] share: both keep their [`ConnState`] in a
+/// field named `state` (a reference in one, a value in the other; the bodies read the
+/// same either way).
+macro_rules! shared_conn_methods {
+    () => {
     /// The connection's id: unique within the server, increasing from 1 in accept order
     /// (like Redis's `CLIENT ID`).
     pub fn id(&self) -> u64 {
@@ -227,6 +189,54 @@ impl<'a> Conn<'a> {
             }
         }
     }
+    };
+}
+pub(crate) use shared_conn_methods;
+
+/// One client connection, as seen by a [`Handler`](crate::Handler).
+///
+/// Every `write_*` method of [`Writer`] is available on `Conn` (it dereferences to
+/// the connection's reply buffer) and encodes for the connection's negotiated protocol:
+/// after `HELLO 3`, [`write_null`](Writer::write_null) writes `_`, before it `$-1`.
+/// Replies are buffered and sent together once every command already received has been
+/// served: one `write` per pipeline batch.
+///
+/// ```no_run
+/// use redcon::{Command, Conn};
+///
+/// struct Counter(u64);
+///
+/// redcon::listen_and_serve("127.0.0.1:6380", |conn: &mut Conn, cmd: Command| {
+///     if conn.context::<Counter>().is_none() {
+///         conn.set_context(Counter(0));
+///     }
+///     let n = {
+///         let c = conn.context_mut::<Counter>().expect("set above");
+///         c.0 += 1;
+///         c.0
+///     };
+///     match cmd.name().to_ascii_lowercase().as_slice() {
+///         b"count" => conn.write_u64(n),
+///         b"quit" => {
+///             conn.write_string("OK");
+///             conn.close();
+///         }
+///         _ => conn.write_null(),
+///     }
+/// })?;
+/// # Ok::<(), redcon::Error>(())
+/// ```
+pub struct Conn<'a> {
+    pub(crate) state: &'a mut ConnState,
+    pub(crate) rest: &'a [u8],
+}
+
+impl<'a> Conn<'a> {
+    pub(crate) fn new(state: &'a mut ConnState, rest: &'a [u8]) -> Self {
+        Conn { state, rest }
+    }
+
+    shared_conn_methods!();
 
     /// Closes the connection once this command returns. Replies written so far,
     /// including to this command, are sent first; commands after it in the pipeline are

@@ -123,6 +123,10 @@
 //! [`Conn::detach`] hands the socket (and any bytes already read) to a
 //! [`DetachedConn`] that you drive yourself, on this thread or another; its
 //! [`DetachedConn::writer`] lets a second thread write while the first blocks reading.
+//! [`pubsub`] builds Redis's pub/sub on it: wrap your handler with
+//! [`pubsub::PubSub::handler`] and `SUBSCRIBE`, `PSUBSCRIBE`, `PUBLISH` and friends
+//! answer as Redis 7 does, with a bounded queue per subscriber so a slow one never
+//! holds up the rest.
 //!
 //! ## The protocol layer alone
 //!
@@ -144,6 +148,7 @@ mod handler;
 pub mod hello;
 mod io;
 pub mod mux;
+pub mod pubsub;
 pub mod reply;
 pub mod resp;
 mod server;

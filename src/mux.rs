@@ -7,6 +7,7 @@ use crate::conn::Conn;
 use crate::handler::{CloseReason, Handler};
 use crate::reply;
 use crate::resp::Command;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -176,48 +177,90 @@ impl Mux {
         table.get(&buf[..n])
     }
 
-    /// Checks arity (and resolves a subcommand) like Redis's `processCommand`, writing
-    /// the error itself; returns the route to run on success.
-    fn resolve<'m>(&'m self, conn: &mut Conn<'_>, cmd: &Command<'_>) -> Option<&'m Route> {
+    /// How `cmd` resolves, without running anything: `Ok` with the full lowercase name
+    /// of the route it would run (`"get"`, `"client|getname"`), or of the command itself
+    /// when it would go to the [`fallback`](Self::fallback); `Err` with the error
+    /// message [`on_command`](Handler::on_command) would reply instead (unknown command
+    /// or subcommand, wrong number of arguments).
+    ///
+    /// Redis checks these before anything else, e.g. before refusing a command to a
+    /// subscribed client (see [`PubSubHandler::command_check`](crate::pubsub::PubSubHandler::command_check)).
+    ///
+    /// ```
+    /// use redcon::mux::{Arity, Mux};
+    /// use redcon::resp::{Parsed, Parser};
+    ///
+    /// let mut mux = Mux::new();
+    /// mux.handle("get", Arity::Exactly(2), |conn, _| conn.write_null());
+    /// let mut p = Parser::new();
+    /// let Parsed::Command { command, .. } = p.parse(b"GET k\r\n").unwrap() else { panic!() };
+    /// assert_eq!(mux.check(&command).unwrap(), "get");
+    /// let Parsed::Command { command, .. } = p.parse(b"GET\r\n").unwrap() else { panic!() };
+    /// assert_eq!(
+    ///     mux.check(&command).unwrap_err(),
+    ///     b"ERR wrong number of arguments for 'get' command".to_vec()
+    /// );
+    /// ```
+    pub fn check(&self, cmd: &Command<'_>) -> Result<Cow<'_, str>, Vec<u8>> {
+        match self.lookup(cmd)? {
+            Some(route) => Ok(Cow::Borrowed(route.full_name.as_str())),
+            None => Ok(Cow::Owned(
+                String::from_utf8_lossy(cmd.name()).to_ascii_lowercase(),
+            )),
+        }
+    }
+
+    /// Resolves a command like Redis's `processCommand`: the route to run, `None` for
+    /// the fallback, or the error reply (unknown command or subcommand, wrong arity).
+    fn lookup(&self, cmd: &Command<'_>) -> Result<Option<&Route>, Vec<u8>> {
         let route = match self.find(&self.routes, cmd.name()) {
             Some(r) => r,
-            None => {
-                match &self.fallback {
-                    Some(f) => f(conn, *cmd),
-                    None => conn.write_error(reply::unknown_command(cmd)),
-                }
-                return None;
-            }
+            None if self.fallback.is_some() => return Ok(None),
+            None => return Err(reply::unknown_command(cmd)),
         };
         if route.subcommands.is_empty() {
             if !route.arity.accepts(cmd.len()) {
-                conn.write_error(reply::wrong_arity(&route.full_name));
-                return None;
+                return Err(reply::wrong_arity(&route.full_name).into_bytes());
             }
-            return Some(route);
+            return Ok(Some(route));
         }
         if cmd.len() < 2 {
-            conn.write_error(reply::wrong_arity(&route.full_name));
-            return None;
+            return Err(reply::wrong_arity(&route.full_name).into_bytes());
         }
         let sub = match self.find(&route.subcommands, &cmd[1]) {
             Some(s) => s,
             None if route.handler.is_some() && route.arity.accepts(cmd.len()) => {
-                return Some(route)
+                return Ok(Some(route))
             }
             None => {
                 let mut msg = b"ERR unknown subcommand '".to_vec();
                 msg.extend_from_slice(&cmd[1][..cmd[1].len().min(128)]);
                 msg.extend_from_slice(format!("'. Try {} HELP.", route.upper_name).as_bytes());
-                conn.write_error(msg);
-                return None;
+                return Err(msg);
             }
         };
         if !sub.arity.accepts(cmd.len()) {
-            conn.write_error(reply::wrong_arity(&sub.full_name));
-            return None;
+            return Err(reply::wrong_arity(&sub.full_name).into_bytes());
         }
-        Some(sub)
+        Ok(Some(sub))
+    }
+
+    /// Resolves `cmd`, writing the error or running the fallback itself; returns the
+    /// route to run on success.
+    fn resolve<'m>(&'m self, conn: &mut Conn<'_>, cmd: &Command<'_>) -> Option<&'m Route> {
+        match self.lookup(cmd) {
+            Ok(Some(route)) => Some(route),
+            Ok(None) => {
+                if let Some(f) = &self.fallback {
+                    f(conn, *cmd);
+                }
+                None
+            }
+            Err(msg) => {
+                conn.write_error(msg);
+                None
+            }
+        }
     }
 }
 
@@ -247,5 +290,113 @@ impl fmt::Debug for Mux {
         let mut names: Vec<_> = self.routes.values().map(|r| r.full_name.as_str()).collect();
         names.sort_unstable();
         f.debug_struct("Mux").field("commands", &names).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::ConnState;
+    use crate::io::{PeerAddr, WriteHalf};
+    use crate::resp::{Limits, Parsed, Parser};
+
+    /// Runs `line` (an inline request) through `mux` and returns the reply bytes.
+    fn run(mux: &Mux, line: &str) -> Vec<u8> {
+        let mut parser = Parser::new();
+        let input = format!("{line}\r\n");
+        let Ok(Parsed::Command { command, .. }) = parser.parse(input.as_bytes()) else {
+            panic!("test input must parse: {line}");
+        };
+        let mut state = ConnState::new(
+            1,
+            PeerAddr::Unix(None),
+            false,
+            WriteHalf::Closed,
+            Limits::default(),
+        );
+        mux.on_command(&mut Conn::new(&mut state, &[]), command);
+        state.out.as_bytes().to_vec()
+    }
+
+    fn sample() -> Mux {
+        let mut mux = Mux::new();
+        mux.handle("get", Arity::Exactly(2), |c, cmd| c.write_bulk(&cmd[1]));
+        mux.handle("del", Arity::AtLeast(2), |c, cmd| {
+            c.write_int(cmd.len() as i64 - 1)
+        });
+        mux.handle_subcommand("client", "getname", Arity::Exactly(2), |c, _| {
+            c.write_null()
+        });
+        mux.handle_subcommand("client", "setname", Arity::Exactly(3), |c, _| {
+            c.write_string("OK")
+        });
+        mux
+    }
+
+    #[test]
+    fn routes_any_case() {
+        let mux = sample();
+        assert_eq!(run(&mux, "GET k"), b"$1\r\nk\r\n");
+        assert_eq!(run(&mux, "gEt k"), b"$1\r\nk\r\n");
+        assert_eq!(run(&mux, "del a b c"), b":3\r\n");
+    }
+
+    #[test]
+    fn wrong_arity_uses_the_lowercase_full_name() {
+        let mux = sample();
+        assert_eq!(
+            run(&mux, "GET"),
+            b"-ERR wrong number of arguments for 'get' command\r\n"
+        );
+        assert_eq!(
+            run(&mux, "GET a b"),
+            b"-ERR wrong number of arguments for 'get' command\r\n"
+        );
+        assert_eq!(
+            run(&mux, "DEL"),
+            b"-ERR wrong number of arguments for 'del' command\r\n"
+        );
+    }
+
+    #[test]
+    fn subcommands_like_redis() {
+        let mux = sample();
+        assert_eq!(run(&mux, "client getname"), b"$-1\r\n");
+        assert_eq!(run(&mux, "CLIENT SETNAME x"), b"+OK\r\n");
+        assert_eq!(
+            run(&mux, "client"),
+            b"-ERR wrong number of arguments for 'client' command\r\n"
+        );
+        assert_eq!(
+            run(&mux, "client getname x"),
+            b"-ERR wrong number of arguments for 'client|getname' command\r\n"
+        );
+        assert_eq!(
+            run(&mux, "client bogus"),
+            b"-ERR unknown subcommand 'bogus'. Try CLIENT HELP.\r\n"
+        );
+    }
+
+    #[test]
+    fn unknown_command_and_fallback() {
+        let mut mux = sample();
+        assert_eq!(
+            run(&mux, "nope a b"),
+            b"-ERR unknown command 'nope', with args beginning with: 'a' 'b' \r\n"
+        );
+        // Names longer than any route are unknown, not an allocation.
+        let long = "x".repeat(1000);
+        assert!(run(&mux, &long).starts_with(b"-ERR unknown command 'xxx"));
+        mux.fallback(|c, _| c.write_string("FALLBACK"));
+        assert_eq!(run(&mux, "nope"), b"+FALLBACK\r\n");
+        assert_eq!(run(&mux, "get k"), b"$1\r\nk\r\n");
+    }
+
+    #[test]
+    fn arity_from_redis_convention() {
+        assert!(Arity::redis(2).accepts(2));
+        assert!(!Arity::redis(2).accepts(3));
+        assert!(Arity::redis(-2).accepts(5));
+        assert!(!Arity::redis(-2).accepts(1));
     }
 }

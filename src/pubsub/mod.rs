@@ -1,0 +1,352 @@
+//! Publish/subscribe as Redis 7 does it: [`PubSub`] is the registry of channels and
+//! patterns and the `publish` entry point; [`PubSubHandler`] wraps your handler so that
+//! `SUBSCRIBE`, `PSUBSCRIBE`, `UNSUBSCRIBE`, `PUNSUBSCRIBE` and `PUBLISH` behave as in
+//! Redis 7, byte for byte, in RESP2 and RESP3.
+//!
+//! How it is built, and why:
+//!
+//! - A client's first `(P)SUBSCRIBE` detaches its connection
+//!   ([`Conn::detach`](crate::Conn::detach)) and serves it on, on the same thread, with a
+//!   per-connection handler that knows its subscriptions. Clients that never subscribe
+//!   pay nothing.
+//! - Each subscriber gets a writer thread and a queue. `publish` only pushes onto the
+//!   queues of the matching subscribers (a few atomic operations each, never a socket
+//!   call), so a slow subscriber cannot slow a publisher or anyone else. The writer
+//!   drains whatever is queued into one write.
+//! - A queue that grows past its limit (messages or bytes, like Redis's
+//!   `client-output-buffer-limit pubsub`) disconnects that subscriber; nobody else
+//!   notices. Within the limit nothing is lost and every subscriber sees each
+//!   publisher's messages in publish order.
+//! - While subscribed, replies to the client's own commands go through the same queue,
+//!   so they keep their place among the messages exactly as in Redis: a `PING` answered
+//!   after a message was published arrives after that message.
+//! - The registry is behind a read-write lock held only while queuing (publishers share
+//!   it) or while changing subscriptions; never during socket I/O. Subscribing queues
+//!   the confirmation and registers under one lock, so a message published after the
+//!   client saw the confirmation is always delivered, and none arrives before it;
+//!   unsubscribing likewise.
+
+mod handler;
+mod queue;
+
+pub use handler::{CommandCheck, PubSubHandler};
+
+use crate::handler::Handler;
+use crate::resp::{append_array_len, append_bulk};
+use queue::{Limits, Subscriber};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// Default limit on the messages (and replies) queued for one subscriber.
+pub const DEFAULT_QUEUE_MESSAGES: usize = 100_000;
+
+/// Default limit on the bytes queued for one subscriber: Redis's default hard
+/// `client-output-buffer-limit` for pub/sub clients, 32 MiB.
+pub const DEFAULT_QUEUE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Subscribers by channel, or by pattern.
+type Table = HashMap<Box<[u8]>, Vec<Arc<Subscriber>>>;
+
+#[derive(Default)]
+struct Registry {
+    channels: Table,
+    patterns: Table,
+}
+
+/// Whether a subscription is to a channel or to a pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Channel,
+    Pattern,
+}
+
+impl Registry {
+    fn table(&mut self, kind: Kind) -> &mut Table {
+        match kind {
+            Kind::Channel => &mut self.channels,
+            Kind::Pattern => &mut self.patterns,
+        }
+    }
+
+    fn add(&mut self, kind: Kind, name: &[u8], sub: &Arc<Subscriber>) {
+        self.table(kind)
+            .entry(name.into())
+            .or_default()
+            .push(sub.clone());
+    }
+
+    fn remove(&mut self, kind: Kind, name: &[u8], sub: &Arc<Subscriber>) {
+        let table = self.table(kind);
+        if let Some(subs) = table.get_mut(name) {
+            if let Some(i) = subs.iter().position(|s| Arc::ptr_eq(s, sub)) {
+                subs.swap_remove(i);
+            }
+            if subs.is_empty() {
+                table.remove(name);
+            }
+        }
+    }
+}
+
+struct Shared {
+    registry: RwLock<Registry>,
+    limits: Limits,
+}
+
+/// A pub/sub hub: channels, patterns and their subscribers. Cheap to clone (it is an
+/// `Arc` inside); every clone is the same hub.
+///
+/// Serve it with [`handler`](Self::handler), which wraps your own handler, and publish
+/// from anywhere with [`publish`](Self::publish) — a command handler, another thread, a
+/// timer.
+///
+/// ```
+/// use redcon::pubsub::PubSub;
+/// use redcon::{Command, Conn, Server};
+/// use std::io::{Read, Write};
+///
+/// let pubsub = PubSub::new();
+/// let handler = pubsub.handler(|conn: &mut Conn, cmd: Command| {
+///     conn.write_error(redcon::reply::unknown_command(&cmd))
+/// });
+/// let server = Server::new(handler).addr("127.0.0.1:0").start()?;
+///
+/// let mut sub = std::net::TcpStream::connect(server.local_addr().to_string())?;
+/// sub.write_all(b"SUBSCRIBE news\r\n")?;
+/// let mut confirm = [0u8; 33];
+/// sub.read_exact(&mut confirm)?;
+/// assert_eq!(&confirm, b"*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+///
+/// // The confirmation arrived, so the subscription is in place.
+/// assert_eq!(pubsub.publish("news", "hello"), 1);
+/// let mut msg = [0u8; 38];
+/// sub.read_exact(&mut msg)?;
+/// assert_eq!(&msg, b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n");
+/// server.shutdown();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct PubSub {
+    shared: Arc<Shared>,
+}
+
+impl PubSub {
+    /// A hub whose subscribers may each have [`DEFAULT_QUEUE_MESSAGES`] messages or
+    /// [`DEFAULT_QUEUE_BYTES`] bytes queued before they are disconnected.
+    ///
+    /// ```
+    /// let pubsub = redcon::pubsub::PubSub::new();
+    /// assert_eq!(pubsub.publish("nobody", "listens"), 0);
+    /// ```
+    pub fn new() -> PubSub {
+        PubSub::with_queue_limits(DEFAULT_QUEUE_MESSAGES, DEFAULT_QUEUE_BYTES)
+    }
+
+    /// A hub whose subscribers are disconnected once more than `messages` messages are
+    /// queued for them (replies to their own commands count too); the byte limit stays
+    /// [`DEFAULT_QUEUE_BYTES`].
+    ///
+    /// ```
+    /// let pubsub = redcon::pubsub::PubSub::with_queue_limit(1_000);
+    /// # drop(pubsub);
+    /// ```
+    pub fn with_queue_limit(messages: usize) -> PubSub {
+        PubSub::with_queue_limits(messages, DEFAULT_QUEUE_BYTES)
+    }
+
+    /// A hub whose subscribers are disconnected once more than `messages` messages or
+    /// more than `bytes` bytes (encoded) are queued for them and not yet written to
+    /// their socket — Redis's `client-output-buffer-limit pubsub <bytes>` hard limit.
+    ///
+    /// ```
+    /// // At most 10 000 messages or 8 MiB per subscriber.
+    /// let pubsub = redcon::pubsub::PubSub::with_queue_limits(10_000, 8 << 20);
+    /// # drop(pubsub);
+    /// ```
+    pub fn with_queue_limits(messages: usize, bytes: usize) -> PubSub {
+        PubSub {
+            shared: Arc::new(Shared {
+                registry: RwLock::new(Registry::default()),
+                limits: Limits { messages, bytes },
+            }),
+        }
+    }
+
+    /// Wraps `inner` in a handler that serves the pub/sub commands from this hub and
+    /// passes every other command to `inner`; see [`PubSubHandler`].
+    ///
+    /// ```no_run
+    /// use redcon::mux::{Arity, Mux};
+    /// use redcon::pubsub::PubSub;
+    ///
+    /// let mut mux = Mux::new();
+    /// mux.handle("ping", Arity::AtLeast(1), |conn, _| conn.write_string("PONG"));
+    /// let pubsub = PubSub::new();
+    /// redcon::listen_and_serve("127.0.0.1:6380", pubsub.handler(mux))?;
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
+    pub fn handler<H: Handler>(&self, inner: H) -> PubSubHandler<H> {
+        PubSubHandler::new(self.clone(), inner)
+    }
+
+    /// Publishes `message` on `channel`: queues it for every subscriber of the channel
+    /// (as `message`) and for every subscription to a pattern that matches the channel
+    /// (as `pmessage`, once per matching pattern, as Redis does). Never blocks on a
+    /// subscriber's socket.
+    ///
+    /// Returns the number of receivers as Redis's `PUBLISH` counts them: the channel's
+    /// subscribers plus the matching pattern subscriptions. A subscriber whose queue
+    /// overflows with this message is disconnected, and still counted, as in Redis
+    /// (which counts it and closes it asynchronously).
+    ///
+    /// ```
+    /// let pubsub = redcon::pubsub::PubSub::new();
+    /// assert_eq!(pubsub.publish(b"chan", b"payload"), 0);
+    /// ```
+    pub fn publish(&self, channel: impl AsRef<[u8]>, message: impl AsRef<[u8]>) -> usize {
+        let (channel, message) = (channel.as_ref(), message.as_ref());
+        let reg = self.read();
+        let mut receivers = 0;
+        if let Some(subs) = reg.channels.get(channel) {
+            let frame = message_frame(None, channel, message);
+            for s in subs {
+                s.push_message(&frame);
+            }
+            receivers += subs.len();
+        }
+        for (pattern, subs) in &reg.patterns {
+            if crate::glob_match(pattern, channel) {
+                let frame = message_frame(Some(pattern), channel, message);
+                for s in subs {
+                    s.push_message(&frame);
+                }
+                receivers += subs.len();
+            }
+        }
+        receivers
+    }
+
+    /// The number of subscribers of `channel` (pattern subscriptions not counted), as
+    /// Redis's `PUBSUB NUMSUB`.
+    ///
+    /// ```
+    /// assert_eq!(redcon::pubsub::PubSub::new().numsub("chan"), 0);
+    /// ```
+    pub fn numsub(&self, channel: impl AsRef<[u8]>) -> usize {
+        self.read()
+            .channels
+            .get(channel.as_ref())
+            .map_or(0, Vec::len)
+    }
+
+    /// The number of distinct patterns subscribed to by anyone, as Redis's
+    /// `PUBSUB NUMPAT`.
+    ///
+    /// ```
+    /// assert_eq!(redcon::pubsub::PubSub::new().numpat(), 0);
+    /// ```
+    pub fn numpat(&self) -> usize {
+        self.read().patterns.len()
+    }
+
+    /// The channels with at least one subscriber, those matching `pattern` if given, as
+    /// Redis's `PUBSUB CHANNELS [pattern]`. In no particular order.
+    ///
+    /// ```
+    /// assert!(redcon::pubsub::PubSub::new().channels(Some(b"news.*")).is_empty());
+    /// ```
+    pub fn channels(&self, pattern: Option<&[u8]>) -> Vec<Vec<u8>> {
+        self.read()
+            .channels
+            .keys()
+            .filter(|c| pattern.map_or(true, |p| crate::glob_match(p, c)))
+            .map(|c| c.to_vec())
+            .collect()
+    }
+
+    fn limits(&self) -> Limits {
+        self.shared.limits
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, Registry> {
+        // A panic never leaves the registry half-changed in a way that matters here:
+        // each change is one insert or remove.
+        self.shared
+            .registry
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Registry> {
+        self.shared
+            .registry
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Default for PubSub {
+    fn default() -> Self {
+        PubSub::new()
+    }
+}
+
+impl fmt::Debug for PubSub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reg = self.read();
+        f.debug_struct("PubSub")
+            .field("channels", &reg.channels.len())
+            .field("patterns", &reg.patterns.len())
+            .field("queue_messages", &self.shared.limits.messages)
+            .field("queue_bytes", &self.shared.limits.bytes)
+            .finish()
+    }
+}
+
+/// Encodes a published message once for all its receivers, as a RESP2 array:
+/// `message <channel> <payload>`, or `pmessage <pattern> <channel> <payload>`.
+fn message_frame(pattern: Option<&[u8]>, channel: &[u8], message: &[u8]) -> Arc<[u8]> {
+    let extra = pattern.map_or(0, <[u8]>::len);
+    let mut out = Vec::with_capacity(64 + extra + channel.len() + message.len());
+    match pattern {
+        Some(p) => {
+            append_array_len(&mut out, 4);
+            append_bulk(&mut out, b"pmessage");
+            append_bulk(&mut out, p);
+        }
+        None => {
+            append_array_len(&mut out, 3);
+            append_bulk(&mut out, b"message");
+        }
+    }
+    append_bulk(&mut out, channel);
+    append_bulk(&mut out, message);
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_frames_match_redis() {
+        assert_eq!(
+            &*message_frame(None, b"x", b"hello"),
+            b"*3\r\n$7\r\nmessage\r\n$1\r\nx\r\n$5\r\nhello\r\n"
+        );
+        assert_eq!(
+            &*message_frame(Some(b"x*"), b"xy", b""),
+            b"*4\r\n$8\r\npmessage\r\n$2\r\nx*\r\n$2\r\nxy\r\n$0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn nobody_subscribed() {
+        let ps = PubSub::default();
+        assert_eq!(ps.publish("a", "b"), 0);
+        assert_eq!(ps.numsub("a"), 0);
+        assert_eq!(ps.numpat(), 0);
+        assert!(ps.channels(None).is_empty());
+    }
+}
