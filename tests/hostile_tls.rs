@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(800);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_millis(1500);
 
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
