@@ -126,69 +126,69 @@ impl ConnState {
 /// same either way).
 macro_rules! shared_conn_methods {
     () => {
-    /// The connection's id: unique within the server, increasing from 1 in accept order
-    /// (like Redis's `CLIENT ID`).
-    pub fn id(&self) -> u64 {
-        self.state.id
-    }
+        /// The connection's id: unique within the server, increasing from 1 in accept order
+        /// (like Redis's `CLIENT ID`).
+        pub fn id(&self) -> u64 {
+            self.state.id
+        }
 
-    /// The client's address: a TCP peer, or a Unix-socket peer.
-    pub fn peer_addr(&self) -> &PeerAddr {
-        &self.state.peer
-    }
+        /// The client's address: a TCP peer, or a Unix-socket peer.
+        pub fn peer_addr(&self) -> &PeerAddr {
+            &self.state.peer
+        }
 
-    /// Whether the connection is over TLS.
-    pub fn is_tls(&self) -> bool {
-        self.state.tls
-    }
+        /// Whether the connection is over TLS.
+        pub fn is_tls(&self) -> bool {
+            self.state.tls
+        }
 
-    /// The protocol replies are encoded in: RESP2 until the client sends `HELLO 3`.
-    pub fn protocol(&self) -> Protocol {
-        self.state.out.protocol()
-    }
+        /// The protocol replies are encoded in: RESP2 until the client sends `HELLO 3`.
+        pub fn protocol(&self) -> Protocol {
+            self.state.out.protocol()
+        }
 
-    /// Switches the protocol for every reply written from now on (the built-in `HELLO`
-    /// does this).
-    pub fn set_protocol(&mut self, protocol: Protocol) {
-        self.state.out.set_protocol(protocol);
-    }
+        /// Switches the protocol for every reply written from now on (the built-in `HELLO`
+        /// does this).
+        pub fn set_protocol(&mut self, protocol: Protocol) {
+            self.state.out.set_protocol(protocol);
+        }
 
-    /// The name the client gave itself (`CLIENT SETNAME`, `HELLO ... SETNAME`), if any.
-    pub fn client_name(&self) -> Option<&[u8]> {
-        self.state.name.as_deref()
-    }
+        /// The name the client gave itself (`CLIENT SETNAME`, `HELLO ... SETNAME`), if any.
+        pub fn client_name(&self) -> Option<&[u8]> {
+            self.state.name.as_deref()
+        }
 
-    /// Sets or clears (with `None`) the client's name.
-    pub fn set_client_name(&mut self, name: Option<&[u8]>) {
-        self.state.name = name.map(<[u8]>::to_vec);
-    }
+        /// Sets or clears (with `None`) the client's name.
+        pub fn set_client_name(&mut self, name: Option<&[u8]>) {
+            self.state.name = name.map(<[u8]>::to_vec);
+        }
 
-    /// Stores a value of any type as this connection's user state, replacing any
-    /// previous one.
-    pub fn set_context<T: Any + Send>(&mut self, value: T) {
-        self.state.context = Some(Box::new(value));
-    }
+        /// Stores a value of any type as this connection's user state, replacing any
+        /// previous one.
+        pub fn set_context<T: Any + Send>(&mut self, value: T) {
+            self.state.context = Some(Box::new(value));
+        }
 
-    /// The connection's user state, if one of type `T` was set.
-    pub fn context<T: Any + Send>(&self) -> Option<&T> {
-        self.state.context.as_ref()?.downcast_ref()
-    }
+        /// The connection's user state, if one of type `T` was set.
+        pub fn context<T: Any + Send>(&self) -> Option<&T> {
+            self.state.context.as_ref()?.downcast_ref()
+        }
 
-    /// The connection's user state, mutably, if one of type `T` was set.
-    pub fn context_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
-        self.state.context.as_mut()?.downcast_mut()
-    }
+        /// The connection's user state, mutably, if one of type `T` was set.
+        pub fn context_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
+            self.state.context.as_mut()?.downcast_mut()
+        }
 
-    /// Removes and returns the user state if it is of type `T`.
-    pub fn take_context<T: Any + Send>(&mut self) -> Option<T> {
-        match self.state.context.take()?.downcast::<T>() {
-            Ok(b) => Some(*b),
-            Err(other) => {
-                self.state.context = Some(other);
-                None
+        /// Removes and returns the user state if it is of type `T`.
+        pub fn take_context<T: Any + Send>(&mut self) -> Option<T> {
+            match self.state.context.take()?.downcast::<T>() {
+                Ok(b) => Some(*b),
+                Err(other) => {
+                    self.state.context = Some(other);
+                    None
+                }
             }
         }
-    }
     };
 }
 pub(crate) use shared_conn_methods;
