@@ -31,7 +31,7 @@ for target in "${targets[@]}"; do
     echo "== $target: ${seconds}s"
     mkdir -p "corpus/$target"
     dict=()
-    [[ $target == parse_* ]] && dict=(-dict=resp.dict)
+    [[ $target == parse_* || $target == connection ]] && dict=(-dict=resp.dict)
     # No sanitizer: AddressSanitizer needs a nightly compiler, and the library has no
     # unsafe code, so coverage-guided runs still find what matters (panics, hangs,
     # wrong answers caught by the targets' assertions).

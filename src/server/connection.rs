@@ -83,7 +83,13 @@ pub(crate) fn serve_to_end<H: Handler + ?Sized>(
                 log::warn!("handler panicked serving client {}: {}", state.id, msg);
             }
             // Close before on_close so a slow on_close cannot hold the client.
-            state.sink.close_after_replies();
+            match slot.shared().shutdown_deadline() {
+                // Every reply to a command read before the shutdown must arrive.
+                Some(deadline) if matches!(reason, CloseReason::ServerShutdown) => {
+                    state.sink.close_when_received(deadline)
+                }
+                _ => state.sink.close_after_replies(),
+            }
             let _ = catch_unwind(AssertUnwindSafe(|| {
                 handler.on_close(&mut Conn::new(&mut state, &[]), &reason)
             }));
@@ -121,8 +127,7 @@ fn open_transport(shared: &Shared, socket: &Arc<Socket>) -> Option<(ReadHalf, Wr
             }
         };
         let mut reader = TlsReader::new(session.clone(), socket.clone());
-        let _ = socket.set_read_timeout(Some(shared.config.tls_handshake_timeout));
-        if let Err(e) = reader.handshake() {
+        if let Err(e) = reader.handshake(shared.config.tls_handshake_timeout) {
             log::debug!("TLS handshake failed: {e}");
             return None;
         }
