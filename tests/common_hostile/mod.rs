@@ -143,13 +143,7 @@ pub fn connect(addr: &str) -> TcpStream {
 
 /// A command as a RESP multibulk request.
 pub fn encode(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
+    redcon::resp::OwnedCommand::new(args).to_resp()
 }
 
 /// A raw client that reads whole replies.
