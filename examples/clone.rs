@@ -1,7 +1,7 @@
 //! A small Redis clone on redcon: strings with expiry, 16 databases, KEYS with Redis's
 //! glob, CLIENT and HELLO, pub/sub (PUBLISH, SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE,
 //! PUNSUBSCRIBE, in RESP2 and RESP3), and DETACH — every reply byte-identical to Redis 7
-//! for the same input.
+//! for the same input — plus a minimal INFO, which ioredis needs before anything else.
 //!
 //! ```text
 //! cargo run --release --example clone -- [--addr HOST:PORT] [--unix PATH]
@@ -220,7 +220,6 @@ struct SetOptions {
 
 fn parse_set_options(cmd: &Command) -> Result<SetOptions, &'static str> {
     let mut o = SetOptions::default();
-    let mut unit_seen = false;
     let mut expire: Option<(&[u8], &[u8])> = None;
     let mut i = 3;
     while i < cmd.len() {
@@ -233,14 +232,14 @@ fn parse_set_options(cmd: &Command) -> Result<SetOptions, &'static str> {
             o.xx = true;
         } else if is("get") {
             o.get = true;
-        } else if is("keepttl") && !unit_seen {
+        } else if is("keepttl") && expire.is_none() {
             o.keepttl = true;
         } else if (is("ex") || is("px") || is("exat") || is("pxat"))
             && !o.keepttl
-            && !unit_seen
+            // Redis lets the same unit repeat (the last one wins), not two units.
+            && expire.map_or(true, |(unit, _)| unit.eq_ignore_ascii_case(a))
             && next.is_some()
         {
-            unit_seen = true;
             expire = Some((a, next.unwrap_or_default()));
             i += 1;
         } else {
@@ -456,8 +455,11 @@ fn build_mux(store: Arc<Store>) -> Mux {
     let s = store.clone();
     mux.handle("keys", Arity::Exactly(2), move |conn, cmd| {
         let mut keys = Vec::new();
+        // Redis takes the pattern `*` as every key without asking the matcher, which
+        // would not match the empty key.
+        let all = &cmd[1] == b"*";
         s.for_each_live(db(conn), |k| {
-            if redcon::glob_match(&cmd[1], k) {
+            if all || redcon::glob_match(&cmd[1], k) {
                 keys.push(k.to_vec());
             }
         });
@@ -483,6 +485,16 @@ fn build_mux(store: Arc<Store>) -> Mux {
         conn.close();
     });
     mux.handle("command", Arity::AtLeast(1), |conn, _| conn.write_array(0));
+    // ioredis sends INFO as a ready check before anything else and drops the
+    // connection on an error: answer with the fields clients read (sections ignored).
+    mux.handle("info", Arity::AtLeast(1), |conn, _| {
+        let text = format!(
+            "# Server\r\nredis_version:{}\r\nredis_mode:standalone\r\n\r\n\
+             # Persistence\r\nloading:0\r\n",
+            redcon::hello::REDIS_VERSION
+        );
+        conn.write_verbatim("txt", text);
+    });
     mux.handle_subcommand("client", "setname", Arity::Exactly(3), |conn, cmd| {
         let name = &cmd[2];
         if !reply::valid_client_name(name) {
@@ -527,26 +539,18 @@ impl Handler for Clone {
                 return conn.write_error(reply::wrong_arity("detach"));
             }
             conn.write_string("OK");
-            let handler = with_pubsub(&self.pubsub, Table(self.mux.clone()), &self.mux);
+            // The server's own handler, so DETACH itself keeps working too.
+            let this = Clone {
+                mux: self.mux.clone(),
+                pubsub: self.pubsub.clone(),
+            };
+            let handler = with_pubsub(&self.pubsub, this, &self.mux);
             conn.detach(move |d| {
                 std::thread::spawn(move || d.serve(&handler));
             });
             return;
         }
         self.mux.on_command(conn, cmd)
-    }
-}
-
-/// The command table alone, as a handler of its own (for detached connections).
-struct Table(Arc<Mux>);
-
-impl Handler for Table {
-    fn on_command(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
-        self.0.on_command(conn, cmd)
-    }
-
-    fn on_hello(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
-        self.0.on_hello(conn, cmd)
     }
 }
 

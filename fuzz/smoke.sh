@@ -31,10 +31,10 @@ for target in "${targets[@]}"; do
     echo "== $target: ${seconds}s"
     mkdir -p "corpus/$target"
     dict=()
-    [[ $target == parse_* ]] && dict=(-dict=resp.dict)
-    # No sanitizer: AddressSanitizer needs a nightly compiler, and the library has no
-    # unsafe code, so coverage-guided runs still find what matters (panics, hangs,
-    # wrong answers caught by the targets' assertions).
+    [[ $target == parse_* || $target == connection ]] && dict=(-dict=resp.dict)
+    # No sanitizer: AddressSanitizer needs a nightly compiler, and the library's only
+    # unsafe code is one ioctl, so coverage-guided runs still find what matters
+    # (panics, hangs, wrong answers caught by the targets' assertions).
     if ! cargo fuzz run --sanitizer none "$target" "corpus/$target" "seeds/$target" -- \
         -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 "${dict[@]}"; then

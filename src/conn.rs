@@ -50,7 +50,14 @@ pub(crate) struct ConnState {
     pub(crate) info: Arc<ServerInfo>,
     /// Set once detached: serialises flushes with the connection's `ConnWriter`s.
     pub(crate) write_lock: Option<Arc<Mutex<()>>>,
+    /// Run before the connection loop writes a protocol error itself, so output
+    /// queued elsewhere (a pub/sub writer thread) is written before the error, as
+    /// Redis writes every earlier reply first.
+    pub(crate) before_error: Option<BeforeError>,
 }
+
+/// See [`ConnState::before_error`].
+pub(crate) type BeforeError = Arc<dyn Fn() + Send + Sync>;
 
 impl ConnState {
     pub(crate) fn new(id: u64, peer: PeerAddr, tls: bool, sink: WriteHalf, limits: Limits) -> Self {
@@ -69,6 +76,7 @@ impl ConnState {
             write_error: None,
             info: Arc::new(ServerInfo::default()),
             write_lock: None,
+            before_error: None,
         }
     }
 
@@ -121,6 +129,78 @@ impl ConnState {
     }
 }
 
+/// The accessors [`Conn`] and [`DetachedConn`] share: both keep their [`ConnState`] in a
+/// field named `state` (a reference in one, a value in the other; the bodies read the
+/// same either way).
+macro_rules! shared_conn_methods {
+    () => {
+        /// The connection's id: unique within the server, increasing from 1 in accept order
+        /// (like Redis's `CLIENT ID`).
+        pub fn id(&self) -> u64 {
+            self.state.id
+        }
+
+        /// The client's address: a TCP peer, or a Unix-socket peer.
+        pub fn peer_addr(&self) -> &PeerAddr {
+            &self.state.peer
+        }
+
+        /// Whether the connection is over TLS.
+        pub fn is_tls(&self) -> bool {
+            self.state.tls
+        }
+
+        /// The protocol replies are encoded in: RESP2 until the client sends `HELLO 3`.
+        pub fn protocol(&self) -> Protocol {
+            self.state.out.protocol()
+        }
+
+        /// Switches the protocol for every reply written from now on (the built-in `HELLO`
+        /// does this).
+        pub fn set_protocol(&mut self, protocol: Protocol) {
+            self.state.out.set_protocol(protocol);
+        }
+
+        /// The name the client gave itself (`CLIENT SETNAME`, `HELLO ... SETNAME`), if any.
+        pub fn client_name(&self) -> Option<&[u8]> {
+            self.state.name.as_deref()
+        }
+
+        /// Sets or clears (with `None`) the client's name.
+        pub fn set_client_name(&mut self, name: Option<&[u8]>) {
+            self.state.name = name.map(<[u8]>::to_vec);
+        }
+
+        /// Stores a value of any type as this connection's user state, replacing any
+        /// previous one.
+        pub fn set_context<T: Any + Send>(&mut self, value: T) {
+            self.state.context = Some(Box::new(value));
+        }
+
+        /// The connection's user state, if one of type `T` was set.
+        pub fn context<T: Any + Send>(&self) -> Option<&T> {
+            self.state.context.as_ref()?.downcast_ref()
+        }
+
+        /// The connection's user state, mutably, if one of type `T` was set.
+        pub fn context_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
+            self.state.context.as_mut()?.downcast_mut()
+        }
+
+        /// Removes and returns the user state if it is of type `T`.
+        pub fn take_context<T: Any + Send>(&mut self) -> Option<T> {
+            match self.state.context.take()?.downcast::<T>() {
+                Ok(b) => Some(*b),
+                Err(other) => {
+                    self.state.context = Some(other);
+                    None
+                }
+            }
+        }
+    };
+}
+pub(crate) use shared_conn_methods;
+
 /// One client connection, as seen by a [`Handler`](crate::Handler).
 ///
 /// Every `write_*` method of [`Writer`] is available on `Conn` (it dereferences to
@@ -164,69 +244,7 @@ impl<'a> Conn<'a> {
         Conn { state, rest }
     }
 
-    /// The connection's id: unique within the server, increasing from 1 in accept order
-    /// (like Redis's `CLIENT ID`).
-    pub fn id(&self) -> u64 {
-        self.state.id
-    }
-
-    /// The client's address: a TCP peer, or a Unix-socket peer.
-    pub fn peer_addr(&self) -> &PeerAddr {
-        &self.state.peer
-    }
-
-    /// Whether the connection is over TLS.
-    pub fn is_tls(&self) -> bool {
-        self.state.tls
-    }
-
-    /// The protocol replies are encoded in: RESP2 until the client sends `HELLO 3`.
-    pub fn protocol(&self) -> Protocol {
-        self.state.out.protocol()
-    }
-
-    /// Switches the protocol for every reply written from now on (the built-in `HELLO`
-    /// does this).
-    pub fn set_protocol(&mut self, protocol: Protocol) {
-        self.state.out.set_protocol(protocol);
-    }
-
-    /// The name the client gave itself (`CLIENT SETNAME`, `HELLO ... SETNAME`), if any.
-    pub fn client_name(&self) -> Option<&[u8]> {
-        self.state.name.as_deref()
-    }
-
-    /// Sets or clears (with `None`) the client's name.
-    pub fn set_client_name(&mut self, name: Option<&[u8]>) {
-        self.state.name = name.map(<[u8]>::to_vec);
-    }
-
-    /// Stores a value of any type as this connection's user state, replacing any
-    /// previous one.
-    pub fn set_context<T: Any + Send>(&mut self, value: T) {
-        self.state.context = Some(Box::new(value));
-    }
-
-    /// The connection's user state, if one of type `T` was set.
-    pub fn context<T: Any + Send>(&self) -> Option<&T> {
-        self.state.context.as_ref()?.downcast_ref()
-    }
-
-    /// The connection's user state, mutably, if one of type `T` was set.
-    pub fn context_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
-        self.state.context.as_mut()?.downcast_mut()
-    }
-
-    /// Removes and returns the user state if it is of type `T`.
-    pub fn take_context<T: Any + Send>(&mut self) -> Option<T> {
-        match self.state.context.take()?.downcast::<T>() {
-            Ok(b) => Some(*b),
-            Err(other) => {
-                self.state.context = Some(other);
-                None
-            }
-        }
-    }
+    shared_conn_methods!();
 
     /// Closes the connection once this command returns. Replies written so far,
     /// including to this command, are sent first; commands after it in the pipeline are

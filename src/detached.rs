@@ -106,6 +106,11 @@ impl DetachedConn {
         self.state.flush_with(&[])
     }
 
+    /// Sets what runs before a protocol error is written (see `ConnState::before_error`).
+    pub(crate) fn set_before_error(&mut self, f: Option<crate::conn::BeforeError>) {
+        self.state.before_error = f;
+    }
+
     /// Flushes, then closes the connection.
     ///
     /// # Errors
@@ -130,50 +135,7 @@ impl DetachedConn {
         }
     }
 
-    /// The connection's id (the same as it had before detaching).
-    pub fn id(&self) -> u64 {
-        self.state.id
-    }
-
-    /// The client's address.
-    pub fn peer_addr(&self) -> &PeerAddr {
-        &self.state.peer
-    }
-
-    /// The protocol replies are encoded in.
-    pub fn protocol(&self) -> Protocol {
-        self.state.out.protocol()
-    }
-
-    /// Switches the protocol for replies written from now on.
-    pub fn set_protocol(&mut self, protocol: Protocol) {
-        self.state.out.set_protocol(protocol);
-    }
-
-    /// The client's name, if it set one.
-    pub fn client_name(&self) -> Option<&[u8]> {
-        self.state.name.as_deref()
-    }
-
-    /// Sets or clears the client's name.
-    pub fn set_client_name(&mut self, name: Option<&[u8]>) {
-        self.state.name = name.map(<[u8]>::to_vec);
-    }
-
-    /// Stores user state of any type, replacing the previous one.
-    pub fn set_context<T: Any + Send>(&mut self, value: T) {
-        self.state.context = Some(Box::new(value));
-    }
-
-    /// The user state, if one of type `T` was set (before or after detaching).
-    pub fn context<T: Any + Send>(&self) -> Option<&T> {
-        self.state.context.as_ref()?.downcast_ref()
-    }
-
-    /// The user state, mutably.
-    pub fn context_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
-        self.state.context.as_mut()?.downcast_mut()
-    }
+    crate::conn::shared_conn_methods!();
 }
 
 impl Deref for DetachedConn {

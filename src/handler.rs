@@ -19,8 +19,9 @@ pub enum CloseReason {
     /// The client's unparsed input grew past the query buffer limit; closed without a
     /// reply, as Redis does.
     QueryBufferLimit,
-    /// The first inline command looked like HTTP (`POST` or `Host:`): a browser being
-    /// used for a cross-protocol attack. Closed without a reply, as Redis does.
+    /// A command named `POST` or `Host:` arrived (in any position, inline or multibulk):
+    /// a browser being used for a cross-protocol attack. Closed without sending the
+    /// batch's replies, as Redis does.
     CrossProtocol,
     /// Reading or writing the socket failed (reset, broken pipe, TLS failure...).
     Io(std::io::Error),

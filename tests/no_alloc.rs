@@ -38,13 +38,7 @@ fn allocations() -> usize {
 }
 
 fn multibulk(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
+    redcon::resp::OwnedCommand::new(args).to_resp()
 }
 
 /// A pipeline of many commands: small ones, a 100-argument MSET, inline lines with and

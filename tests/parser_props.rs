@@ -78,13 +78,7 @@ fn binary_byte() -> impl Strategy<Value = u8> {
 }
 
 fn encode_multibulk(args: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-    out
+    redcon::resp::OwnedCommand::new(args).to_resp()
 }
 
 /// One inline argument: its value and how it is written on the line.

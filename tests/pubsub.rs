@@ -399,3 +399,26 @@ fn disconnecting_cleans_up() {
     wait_until("the client to be gone", || server.clients() == 0);
     server.shutdown();
 }
+
+/// A protocol error after subscribing (in the same write, or later): Redis sends the
+/// confirmations and every other queued reply first, then the error, then closes.
+#[test]
+fn protocol_error_comes_after_queued_replies() {
+    let pubsub = PubSub::new();
+    let server = start(&pubsub);
+    for request in [
+        &b"SUBSCRIBE a\r\n*1\r\n$x\r\n"[..],
+        b"SUBSCRIBE a b\r\nPING\r\n*1\r\n$-2\r\n",
+    ] {
+        let mut c = tcp(&server);
+        c.send(request);
+        let got = c.read_to_close();
+        let mut want = confirm(false, "subscribe", Some("a"), 1);
+        if request.starts_with(b"SUBSCRIBE a b") {
+            want.extend(confirm(false, "subscribe", Some("b"), 2));
+            want.extend_from_slice(b"*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+        }
+        want.extend_from_slice(b"-ERR Protocol error: invalid bulk length\r\n");
+        assert_eq!(show(&got), show(&want), "for {}", show(request));
+    }
+}

@@ -7,7 +7,7 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The address of a connection's peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,11 +101,68 @@ impl Socket {
         }
     }
 
+    pub(crate) fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.set_nonblocking(on),
+            Socket::Unix(s) => s.set_nonblocking(on),
+        }
+    }
+
     pub(crate) fn set_nodelay(&self, on: bool) -> io::Result<()> {
         match self {
             Socket::Tcp(s) => s.set_nodelay(on),
             Socket::Unix(_) => Ok(()),
         }
+    }
+
+    /// Waits until the peer has acknowledged every byte written to this TCP socket, or
+    /// until `deadline`, reading and dropping whatever the peer still sends. The socket
+    /// is left non-blocking: call this only on the way to closing it.
+    ///
+    /// Why: replies that were written are not yet received. Closing a TCP socket that
+    /// has unread input, or that receives input after it closed — a pipelining client
+    /// sends on — makes the kernel reset the connection and discard the replies still
+    /// queued for the client. Once the client has acknowledged them, a reset can no
+    /// longer take them away. Only Linux tells how much is unacknowledged; elsewhere,
+    /// and for Unix sockets (whose writes land in the peer's queue at once), this
+    /// returns at once.
+    pub(crate) fn wait_until_received(&self, deadline: Instant) {
+        if self.set_nonblocking(true).is_err() {
+            return;
+        }
+        let mut dropped = [0u8; 4096];
+        let mut me = self;
+        loop {
+            let more = matches!(me.read(&mut dropped), Ok(n) if n > 0);
+            if Instant::now() >= deadline {
+                return;
+            }
+            if more {
+                continue;
+            }
+            if self.unacknowledged().unwrap_or(0) == 0 {
+                return;
+            }
+            // Only while replies are in flight at shutdown: a short, bounded poll.
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    /// Bytes written to a TCP socket that the peer has not acknowledged yet.
+    #[cfg(target_os = "linux")]
+    fn unacknowledged(&self) -> Option<usize> {
+        use std::os::fd::AsRawFd;
+        let Socket::Tcp(s) = self else { return None };
+        let mut n: libc::c_int = 0;
+        // SAFETY: SIOCOUTQ (TIOCOUTQ's value) stores one c_int through the pointer, which
+        // points to a live, writable c_int; the descriptor is open for the call's length.
+        let r = unsafe { libc::ioctl(s.as_raw_fd(), libc::TIOCOUTQ, &mut n as *mut libc::c_int) };
+        (r == 0).then(|| usize::try_from(n).unwrap_or(0))
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn unacknowledged(&self) -> Option<usize> {
+        None
     }
 
     /// Writes all of `bufs` with as few syscalls as the kernel allows (one `writev`

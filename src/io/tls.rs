@@ -9,6 +9,7 @@ use crate::error::Error;
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -163,9 +164,17 @@ impl TlsReader {
         Ok(true)
     }
 
-    /// Drives the handshake to completion.
-    pub(crate) fn handshake(&mut self) -> io::Result<()> {
+    /// Drives the handshake to completion within `timeout` in all: each read waits only
+    /// for what is left of it, so a client sending a byte at a time cannot stretch the
+    /// handshake (and hold its thread) past the timeout. Leaves a read timeout set.
+    pub(crate) fn handshake(&mut self, timeout: Duration) -> io::Result<()> {
+        let deadline = Instant::now() + timeout;
         while lock(&self.shared.session).is_handshaking() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            self.socket.set_read_timeout(Some(left))?;
             if !self.pump()? {
                 return Err(io::ErrorKind::UnexpectedEof.into());
             }

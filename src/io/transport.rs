@@ -7,6 +7,7 @@ use super::Socket;
 use std::io::{self, Read};
 use std::net::Shutdown;
 use std::sync::Arc;
+use std::time::Instant;
 
 #[cfg(feature = "tls")]
 use super::tls::{TlsReader, TlsShared};
@@ -73,11 +74,27 @@ impl WriteHalf {
     /// lose those replies; finally the socket is shut both ways, as by
     /// [`close`](Self::close).
     pub(crate) fn close_after_replies(&self) {
+        self.close_gracefully(None);
+    }
+
+    /// At server shutdown: as [`close_after_replies`](Self::close_after_replies), but
+    /// first waits (until `deadline` at most) for the client to have received every
+    /// reply, dropping what it still sends; see [`Socket::wait_until_received`]. A
+    /// client that goes on sending would otherwise get the connection reset, and with
+    /// it the replies it had not received yet.
+    pub(crate) fn close_when_received(&self, deadline: Instant) {
+        self.close_gracefully(Some(deadline));
+    }
+
+    fn close_gracefully(&self, wait_until: Option<Instant>) {
         #[cfg(feature = "tls")]
         if let WriteHalf::Tls(t, s) = self {
             t.close(s);
         }
         if let Some(s) = self.socket() {
+            if let Some(deadline) = wait_until {
+                s.wait_until_received(deadline);
+            }
             s.shutdown(Shutdown::Write);
             s.discard_input(DISCARD_AT_CLOSE);
             s.shutdown(Shutdown::Both);

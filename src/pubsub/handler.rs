@@ -5,7 +5,7 @@
 
 use super::queue::{Item, WriterThread};
 use super::{Kind, PubSub};
-use crate::conn::Conn;
+use crate::conn::{BeforeError, Conn};
 use crate::detached::{ConnWriter, DetachedConn};
 use crate::handler::{CloseReason, Handler};
 use crate::io::Socket;
@@ -297,7 +297,7 @@ impl<H: Handler> PubSubHandler<H> {
         let id = conn.id();
         let socket = conn.state.sink.socket().cloned();
         let names: Vec<Vec<u8>> = cmd.args().skip(1).map(<[u8]>::to_vec).collect();
-        conn.detach(move |d: DetachedConn| {
+        conn.detach(move |mut d: DetachedConn| {
             let session = Session {
                 ctx,
                 id,
@@ -318,6 +318,7 @@ impl<H: Handler> PubSubHandler<H> {
                     return;
                 }
                 session.subscribe(&mut st, protocol, kind, names.iter().map(|n| &n[..]));
+                d.set_before_error(drain_before_error(&st));
             }
             // Serves until the client leaves (then `on_close` cleans up) or the wrapped
             // handler detaches it; dropping the session cleans up either way.
@@ -432,6 +433,13 @@ impl State {
             w.stop();
         }
     }
+}
+
+/// While the connection is subscribed, a protocol error must wait for the replies its
+/// writer thread still has queued: Redis sends them first.
+fn drain_before_error(st: &State) -> Option<BeforeError> {
+    let sub = st.writer.as_ref()?.sub.clone();
+    Some(Arc::new(move || sub.barrier()))
 }
 
 /// The handler a detached subscriber is served with.
@@ -630,6 +638,9 @@ impl<H: Handler> Session<H> {
                 w.sub.push_control(Item::Protocol(protocol));
             }
             st.protocol = protocol;
+        }
+        if st.writer.is_some() != conn.state.before_error.is_some() {
+            conn.state.before_error = drain_before_error(st);
         }
         let Some(w) = &st.writer else {
             return;

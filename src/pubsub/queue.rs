@@ -105,6 +105,16 @@ impl Subscriber {
         self.tx.send(item).is_ok()
     }
 
+    /// Waits until everything queued so far has been written, or returns at once if
+    /// the writer thread has ended.
+    pub(crate) fn barrier(&self) {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        if self.push_control(Item::Barrier(tx)) {
+            // Err: the writer ended (socket failed) and dropped the barrier unsignalled.
+            let _ = rx.recv();
+        }
+    }
+
     /// Whether anything queued has not been written yet.
     pub(crate) fn has_pending(&self) -> bool {
         self.queued.load(Ordering::Acquire) > 0
@@ -171,11 +181,7 @@ impl WriterThread {
 
     /// Waits until everything queued so far has been written (or the client is gone).
     pub(crate) fn barrier(&self) {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        if self.sub.push_control(Item::Barrier(tx)) {
-            // Err: the writer ended (socket failed) and dropped the barrier unsignalled.
-            let _ = rx.recv();
-        }
+        self.sub.barrier();
     }
 
     /// Writes what is queued, then ends the thread and waits for it (dropping does the

@@ -379,7 +379,9 @@ impl ToResp for Value<'_> {
     fn write_resp(&self, w: &mut Writer) {
         match self {
             Value::SimpleString(s) => w.write_string(s),
-            Value::Error(s) => w.write_error(s),
+            // The text came off the wire without its `-`; keep it exactly, even when it
+            // starts with another `-`.
+            Value::Error(s) => w.write_error_verbatim(s),
             Value::Integer(n) => w.write_int(*n),
             Value::Bulk(s) => w.write_bulk(s),
             Value::NullBulk | Value::Null => w.write_null(),

@@ -230,6 +230,13 @@ impl Writer {
         }
     }
 
+    /// An error whose text is written as it stands (see `append_error_verbatim`).
+    pub(crate) fn write_error_verbatim(&mut self, text: &[u8]) {
+        if self.keep(0) {
+            append::append_error_verbatim(&mut self.buf, text);
+        }
+    }
+
     /// Integer `:n`. Same as [`write_i64`](Writer::write_i64).
     ///
     /// ```

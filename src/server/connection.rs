@@ -5,6 +5,7 @@
 use super::registry::{ClientSlot, Shared};
 use crate::conn::{Conn, ConnState, FLUSH_AT};
 use crate::detached::DetachedConn;
+use crate::error::ProtocolError;
 use crate::handler::{CloseReason, Handler};
 use crate::io::{ReadHalf, Socket, WriteHalf};
 use crate::resp::{Command, Limits, ReadError, Reader};
@@ -108,7 +109,7 @@ fn finish<H: Handler + ?Sized>(
     slot: ClientSlot,
 ) -> Option<CloseReason> {
     match serve(handler, slot.shared(), state, reader) {
-        Outcome::Close(reason) => close(handler, state, reason),
+        Outcome::Close(reason) => close(handler, slot.shared(), state, reason),
         Outcome::Detach => {
             detach(state, reader, slot);
             None
@@ -120,6 +121,7 @@ fn finish<H: Handler + ?Sized>(
 #[inline(never)]
 fn close<H: Handler + ?Sized>(
     handler: &H,
+    shared: &Shared,
     state: &mut ConnState,
     reason: CloseReason,
 ) -> Option<CloseReason> {
@@ -128,7 +130,13 @@ fn close<H: Handler + ?Sized>(
         log::warn!("handler panicked serving client {}: {}", state.id, msg);
     }
     // Close before on_close so a slow on_close cannot hold the client.
-    state.sink.close_after_replies();
+    match shared.shutdown_deadline() {
+        // Every reply to a command read before the shutdown must arrive.
+        Some(deadline) if matches!(reason, CloseReason::ServerShutdown) => {
+            state.sink.close_when_received(deadline)
+        }
+        _ => state.sink.close_after_replies(),
+    }
     let _ = catch_unwind(AssertUnwindSafe(|| {
         handler.on_close(&mut Conn::new(state, &[]), &reason)
     }));
@@ -172,8 +180,7 @@ fn open_transport(shared: &Shared, socket: &Arc<Socket>) -> Option<(ReadHalf, Wr
             }
         };
         let mut reader = TlsReader::new(session.clone(), socket.clone());
-        let _ = socket.set_read_timeout(Some(shared.config.tls_handshake_timeout));
-        if let Err(e) = reader.handshake() {
+        if let Err(e) = reader.handshake(shared.config.tls_handshake_timeout) {
             log::debug!("TLS handshake failed: {e}");
             return None;
         }
@@ -202,9 +209,7 @@ fn serve<H: Handler + ?Sized>(
                 Ok(Some(next)) => next,
                 Ok(None) => break,
                 Err(e) => {
-                    // Replies to the good commands before it go first, as in Redis.
-                    state.out.write_raw(&e.reply());
-                    let _ = state.flush_with(&[]);
+                    write_protocol_error(state, &e);
                     return Outcome::Close(CloseReason::Protocol(e));
                 }
             };
@@ -275,14 +280,24 @@ fn serve<H: Handler + ?Sized>(
                 return Outcome::Close(CloseReason::QueryBufferLimit)
             }
             Err(ReadError::Protocol(e)) => {
-                state.out.write_raw(&e.reply());
-                let _ = state.flush_with(&[]);
+                write_protocol_error(state, &e);
                 return Outcome::Close(CloseReason::Protocol(e));
             }
             #[allow(unreachable_patterns)]
             Err(e) => return Outcome::Close(CloseReason::Io(io::Error::other(format!("{e:?}")))),
         }
     }
+}
+
+/// Answers a malformed request with Redis's protocol error. Replies to the good
+/// commands before it go first, as in Redis, including any a pub/sub writer thread
+/// still has queued.
+fn write_protocol_error(state: &mut ConnState, e: &ProtocolError) {
+    if let Some(drain) = state.before_error.take() {
+        drain();
+    }
+    state.out.write_raw(&e.reply());
+    let _ = state.flush_with(&[]);
 }
 
 enum Dispatch {

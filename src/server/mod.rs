@@ -12,7 +12,7 @@ use registry::Shared;
 use crate::error::Error;
 use crate::handler::{CloseReason, Handler};
 use crate::hello::ServerInfo;
-use crate::io::{ListenAddr, Listener, Socket};
+use crate::io::{ListenAddr, Listener, Socket, WriteHalf};
 use crate::resp::Limits;
 use std::fmt;
 use std::io;
@@ -187,7 +187,11 @@ impl<H: Handler> Server<H> {
     }
 
     /// The most clients connected at once, detached ones included; one more is answered
-    /// `-ERR max number of clients reached` and closed. Default: 10,000 (as Redis).
+    /// `-ERR max number of clients reached` and closed (over TLS too, once its handshake
+    /// is done). While 64 such refusals are already under way, further clients are
+    /// closed at once without a thread (plain ones still get the error, TLS ones
+    /// nothing), so a flood of connections or of stalled TLS handshakes cannot pile up
+    /// threads. Default: 10,000 (as Redis).
     pub fn max_clients(mut self, n: usize) -> Self {
         self.config.max_clients = n;
         self
@@ -251,8 +255,8 @@ impl<H: Handler> Server<H> {
         self
     }
 
-    /// How long [`ServerHandle::shutdown`] lets connections finish writing before it
-    /// forces their sockets closed. Default: 5 s.
+    /// How long [`ServerHandle::shutdown`] lets connections finish their last replies,
+    /// and their clients receive them, before it forces the sockets closed. Default: 5 s.
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.config.shutdown_grace = grace;
         self
@@ -417,6 +421,10 @@ fn accept_loop<H: Handler>(listener: &Listener, shared: &Arc<Shared>, handler: &
         if shared.is_shutting_down() {
             return;
         }
+        if shared.clients() >= shared.config.max_clients.saturating_add(REFUSALS_IN_FLIGHT) {
+            refuse(&socket, &shared.config);
+            continue;
+        }
         let Some(slot) = shared.register(&socket) else {
             return;
         };
@@ -442,6 +450,33 @@ fn accept_loop<H: Handler>(listener: &Listener, shared: &Arc<Shared>, handler: &
             }
         }
     }
+}
+
+/// At most this many clients over max clients are refused at once, each on a thread of
+/// its own (a TLS client must finish its handshake to read why); see [`refuse`].
+const REFUSALS_IN_FLIGHT: usize = 64;
+
+/// Turns a client away on the accept thread, with no thread or TLS handshake spent on
+/// it, when max clients is reached and [`REFUSALS_IN_FLIGHT`] refusals are already
+/// under way: a flood of connections, or of TLS handshakes that never finish, then
+/// costs a bounded number of threads. A plain client is still told why; a TLS client,
+/// which cannot read plain text, is closed (as Redis does with every TLS refusal).
+fn refuse(socket: &Arc<Socket>, config: &Config) {
+    #[cfg(feature = "tls")]
+    let plain = config.tls.is_none();
+    #[cfg(not(feature = "tls"))]
+    let plain = {
+        let _ = config;
+        true
+    };
+    let sink = WriteHalf::Plain(socket.clone());
+    if plain {
+        // A new socket's send buffer is empty, so this never blocks; make sure anyway.
+        let _ = socket.set_nonblocking(true);
+        let _ = sink.write_all(&[b"-ERR max number of clients reached\r\n"]);
+    }
+    sink.close_after_replies();
+    log::debug!("client refused at once: max clients reached");
 }
 
 /// Tells the registry a connection thread ended, even if it unwound.
@@ -492,7 +527,8 @@ impl ServerHandle {
 
     /// Stops the server: no new connections are accepted; every connection is woken
     /// (its blocked read ends) without polling; each finishes the commands it has
-    /// already read, sends their replies, and calls
+    /// already read, sends their replies, waits until the client has received them (so
+    /// that closing cannot make TCP discard them), and calls
     /// [`on_close`](crate::Handler::on_close) with
     /// [`CloseReason::ServerShutdown`](crate::CloseReason::ServerShutdown); then every
     /// connection thread is joined. Clients that do not let their replies be written
@@ -505,8 +541,7 @@ impl ServerHandle {
         if let Some(t) = self.acceptor.take() {
             let _ = t.join();
         }
-        self.shared
-            .finish_shutdown(self.shared.config.shutdown_grace)
+        self.shared.finish_shutdown()
     }
 }
 

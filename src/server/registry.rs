@@ -9,9 +9,9 @@ use crate::io::Socket;
 use std::collections::HashMap;
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Default)]
 struct Registry {
@@ -28,6 +28,8 @@ pub(crate) struct Shared {
     clients: AtomicUsize,
     next_id: AtomicU64,
     shutting_down: AtomicBool,
+    /// When shutdown stops waiting for connections: set when it begins.
+    deadline: OnceLock<Instant>,
 }
 
 fn lock(m: &Mutex<Registry>) -> MutexGuard<'_, Registry> {
@@ -44,6 +46,7 @@ impl Shared {
             clients: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
+            deadline: OnceLock::new(),
         })
     }
 
@@ -94,6 +97,12 @@ impl Shared {
     pub(crate) fn thread_finished(&self) {
         let mut reg = lock(&self.registry);
         reg.running_threads -= 1;
+        // A thread that ended keeps its stack until its handle is joined or dropped:
+        // reap as connections end too, not only as new ones arrive, so memory goes back
+        // down with the load. Never once shutdown began: it joins and counts them.
+        if !reg.shutting_down && reg.threads.len() >= 2 * reg.running_threads + 8 {
+            reg.threads.retain(|t| !t.is_finished());
+        }
         if reg.running_threads == 0 {
             self.threads_done.notify_all();
         }
@@ -102,6 +111,9 @@ impl Shared {
     /// Stops new registrations and wakes every connection: shutting a socket for reading
     /// makes a blocked `read` return end-of-stream, while replies can still be written.
     pub(crate) fn begin_shutdown(&self) {
+        let _ = self
+            .deadline
+            .set(Instant::now() + self.config.shutdown_grace);
         let mut reg = lock(&self.registry);
         reg.shutting_down = true;
         self.shutting_down.store(true, Ordering::Release);
@@ -110,11 +122,19 @@ impl Shared {
         }
     }
 
-    /// Waits for the connection threads; after `grace`, shuts the remaining sockets
-    /// both ways (a thread blocked writing to a client that never reads then fails at
-    /// once), then joins every thread.
-    pub(crate) fn finish_shutdown(&self, grace: Duration) -> usize {
-        let deadline = Instant::now() + grace;
+    /// The moment shutdown stops waiting for connections to finish (the grace period
+    /// after it began); `None` before it began.
+    pub(crate) fn shutdown_deadline(&self) -> Option<Instant> {
+        self.deadline.get().copied()
+    }
+
+    /// Waits for the connection threads; at the shutdown deadline, shuts the remaining
+    /// sockets both ways (a thread blocked writing to a client that never reads then
+    /// fails at once), then joins every thread.
+    pub(crate) fn finish_shutdown(&self) -> usize {
+        let deadline = self
+            .shutdown_deadline()
+            .unwrap_or_else(|| Instant::now() + self.config.shutdown_grace);
         let mut reg = lock(&self.registry);
         while reg.running_threads > 0 {
             let now = Instant::now();

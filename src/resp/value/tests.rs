@@ -482,3 +482,17 @@ proptest! {
         let _ = parse_value(&bytes);
     }
 }
+
+/// Found by the `parse_value` fuzz target: an error whose own text starts with `-`
+/// lost that dash when re-encoded, because `write_error` treats a leading `-` as the
+/// type marker.
+#[test]
+fn error_text_starting_with_a_dash_survives_reencoding() {
+    let wire: &[u8] = b"--,\n*0M-\r\n";
+    let (v, _) = parse_value(wire).unwrap().unwrap();
+    assert_eq!(v, Value::Error(b"-,\n*0M-"));
+    let once = encode(Protocol::Resp3, &v);
+    assert_eq!(once, b"--, *0M-\r\n");
+    let (again, _) = parse_value(&once).unwrap().unwrap();
+    assert_eq!(encode(Protocol::Resp3, &again), once);
+}

@@ -45,6 +45,13 @@ pub fn append_error(out: &mut Vec<u8>, msg: impl AsRef<[u8]>) {
     append_line_item(out, b'-', msg);
 }
 
+/// Appends an error line whose text is taken as it stands (CR and LF still become
+/// spaces): no leading `-` is dropped and nothing is trimmed. For re-encoding an error
+/// read off the wire, whose own text may begin with `-`.
+pub(crate) fn append_error_verbatim(out: &mut Vec<u8>, text: &[u8]) {
+    append_line_item(out, b'-', text);
+}
+
 /// Appends an integer, `:<n>\r\n`.
 ///
 /// ```

@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# The compatibility run. Starts redis-server and the clone example (TCP, Unix socket,
+# TLS) on free loopback ports, then:
+#   1. conformance.py: the same bytes to both servers, identical reply bytes required;
+#   2. real clients (redis-py, node-redis, ioredis, redis-cli, redis-benchmark) run
+#      scenarios against the clone, and against redis-server to show that what the
+#      scenarios assert is Redis's own behaviour.
+# Needs what compat/setup.sh installs; a missing tool is a failure, never a skip.
+# Ends with `N passed, M failed` and exits non-zero on any failure.
+set -uo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/redcon-compat.XXXXXX")
+RESULTS=$WORK/results.txt
+PY=$HERE/.venv/bin/python
+STEP_TIMEOUT=${COMPAT_STEP_TIMEOUT:-300}
+PIDS=()
+started=$(date +%s)
+: >"$RESULTS"
+
+STEP_PID=
+cleanup() {
+    if [ -n "$STEP_PID" ]; then kill "$STEP_PID" 2>/dev/null; fi
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# A result line of our own, counted with those the checks print.
+result() { # ok|"not ok", description
+    echo "$1 - $2" | tee -a "$RESULTS"
+}
+
+# Runs a check that prints `ok - ...` / `not ok - ...` lines; a check that fails
+# without saying what failed (crash, timeout) is one failure of its own.
+run_check() { # name, command...
+    local name=$1 out=$WORK/check.out
+    shift
+    echo "== $name"
+    # In the background with `wait`, so a signal reaches the cleanup at once.
+    timeout "$STEP_TIMEOUT" "$@" >"$out" 2>&1 </dev/null &
+    STEP_PID=$!
+    wait "$STEP_PID"
+    local status=$?
+    STEP_PID=
+    cat "$out"
+    grep -E '^(ok|not ok) - ' "$out" >>"$RESULTS"
+    if [ "$status" -ne 0 ] && ! grep -q '^not ok - ' "$out"; then
+        result "not ok" "$name exited with status $status"
+    elif ! grep -q '^ok - ' "$out" && ! grep -q '^not ok - ' "$out"; then
+        result "not ok" "$name reported nothing"
+    fi
+}
+
+summary() {
+    local passed failed
+    passed=$(grep -c '^ok - ' "$RESULTS")
+    failed=$(grep -c '^not ok - ' "$RESULTS")
+    echo
+    if [ "$failed" -gt 0 ]; then
+        echo "Failed:"
+        grep '^not ok - ' "$RESULTS" | sed 's/^/  /'
+    fi
+    echo "compat/run.sh took $(($(date +%s) - started))s"
+    echo "compat: $passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# --- Tools -------------------------------------------------------------------------
+echo "== tools"
+tools_ok=1
+need() { # description, test command...
+    local what=$1
+    shift
+    if "$@" >/dev/null 2>&1; then
+        result ok "installed: $what"
+    else
+        result "not ok" "installed: $what (run compat/setup.sh)"
+        tools_ok=0
+    fi
+}
+need "python3" command -v python3
+need "redis-server" command -v redis-server
+need "redis-cli" command -v redis-cli
+need "redis-benchmark" command -v redis-benchmark
+need "openssl" command -v openssl
+need "redis-py in compat/.venv" "$PY" -c 'import redis'
+need "node" command -v node
+need "node-redis in compat/node_modules" test -f "$HERE/node_modules/redis/package.json"
+need "ioredis in compat/node_modules" test -f "$HERE/node_modules/ioredis/package.json"
+have() { command -v "$1" >/dev/null 2>&1; }
+if have redis-server; then echo "   $(redis-server --version)"; fi
+if [ -x "$PY" ]; then echo "   redis-py $("$PY" -c 'import redis; print(redis.__version__)' 2>/dev/null)"; fi
+if have node; then
+    echo "   node $(node --version), node-redis $(node -p 'require("'"$HERE"'/node_modules/redis/package.json").version' 2>/dev/null)," \
+        "ioredis $(node -p 'require("'"$HERE"'/node_modules/ioredis/package.json").version' 2>/dev/null)"
+fi
+
+# --- The clone ---------------------------------------------------------------------
+echo "== cargo build --release --example clone"
+if (cd "$ROOT" && cargo build --release --example clone); then
+    result ok "build: clone example (release)"
+else
+    result "not ok" "build: clone example (release)"
+    summary
+    exit 1
+fi
+CLONE=$ROOT/target/release/examples/clone
+
+# TLS certificate: the example's test certificate, else a throwaway one.
+CERT=$ROOT/examples/tls/cert.pem
+KEY=$ROOT/examples/tls/key.pem
+if [ ! -f "$CERT" ] || [ ! -f "$KEY" ]; then
+    CERT=$WORK/cert.pem
+    KEY=$WORK/key.pem
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+        -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+        -keyout "$KEY" -out "$CERT" 2>/dev/null || true
+fi
+
+# Starts a clone and waits for its "listening on ..." line; sets ADDR to the address.
+# (Not called in a subshell: the pid must reach PIDS for the cleanup.)
+start_clone() { # name, clone arguments...
+    local name=$1 out=$WORK/clone-$1.out
+    shift
+    ADDR=
+    "$CLONE" "$@" >"$out" 2>"$WORK/clone-$name.err" &
+    PIDS+=($!)
+    for _ in $(seq 100); do
+        if grep -q '^listening on ' "$out"; then
+            ADDR=$(sed -n 's/^listening on \(rediss\?:\/\/\|unix:\)//p' "$out")
+            return 0
+        fi
+        sleep 0.05
+    done
+    cat "$WORK/clone-$name.err" >&2
+    return 1
+}
+
+servers_ok=1
+if start_clone tcp --addr 127.0.0.1:0; then
+    CLONE_TCP=$ADDR
+    result ok "start: clone on TCP $CLONE_TCP"
+else
+    result "not ok" "start: clone on TCP"
+    servers_ok=0
+fi
+CLONE_SOCK=$WORK/clone.sock
+if start_clone unix --unix "$CLONE_SOCK"; then
+    result ok "start: clone on a Unix socket"
+else
+    result "not ok" "start: clone on a Unix socket"
+    servers_ok=0
+fi
+if start_clone tls --addr 127.0.0.1:0 --tls-cert "$CERT" --tls-key "$KEY"; then
+    CLONE_TLS=$ADDR
+    result ok "start: clone with TLS on $CLONE_TLS"
+else
+    result "not ok" "start: clone with TLS"
+    servers_ok=0
+fi
+
+# --- redis-server --------------------------------------------------------------------
+REDIS_PORT=$(free_port)
+REDIS_TLS_PORT=$(free_port)
+REDIS_SOCK=$WORK/redis.sock
+if have redis-server; then
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize no --logfile "$WORK/redis.log" \
+        --unixsocket "$REDIS_SOCK" --unixsocketperm 700 \
+        --tls-port "$REDIS_TLS_PORT" --tls-cert-file "$CERT" --tls-key-file "$KEY" \
+        --tls-ca-cert-file "$CERT" --tls-auth-clients no &
+    PIDS+=($!)
+    for _ in $(seq 100); do
+        [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ] && break
+        sleep 0.05
+    done
+fi
+if have redis-cli && [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; then
+    result ok "start: $(redis-server --version | cut -d' ' -f1-3) on port $REDIS_PORT"
+else
+    result "not ok" "start: redis-server"
+    servers_ok=0
+fi
+
+if [ "$tools_ok" -ne 1 ] || [ "$servers_ok" -ne 1 ]; then
+    echo "Tools or servers missing: the checks that need them are not run."
+    summary
+    exit 1
+fi
+
+# --- The checks ----------------------------------------------------------------------
+run_check "conformance: redis-server vs clone" \
+    "$PY" "$HERE/conformance.py" --redis "127.0.0.1:$REDIS_PORT" --clone "$CLONE_TCP"
+
+for target in clone redis; do
+    if [ "$target" = clone ]; then
+        tcp=$CLONE_TCP sock=$CLONE_SOCK tls=$CLONE_TLS
+    else
+        tcp=127.0.0.1:$REDIS_PORT sock=$REDIS_SOCK tls=127.0.0.1:$REDIS_TLS_PORT
+    fi
+    run_check "redis-py against $target" \
+        "$PY" "$HERE/clients/redis_py.py" --label "$target" --tcp "$tcp" --unix "$sock" \
+        --tls "$tls" --ca "$CERT"
+    run_check "node-redis against $target" node "$HERE/clients/node_redis.mjs" "$target" "$tcp"
+    run_check "ioredis against $target" node "$HERE/clients/ioredis.mjs" "$target" "$tcp"
+    run_check "redis-cli and redis-benchmark against $target" \
+        "$HERE/clients/redis_tools.sh" "$target" "${tcp%:*}" "${tcp##*:}" "$sock" "${tls##*:}" "$CERT"
+done
+
+summary
