@@ -196,7 +196,8 @@ impl Store {
 
     fn flush(&self, db: usize) {
         for shard in &self.dbs[db].shards {
-            write_lock(shard).clear();
+            // A new map, not `clear()`: the old table's memory goes back too.
+            *write_lock(shard) = HashMap::with_hasher(self.hasher.clone());
         }
     }
 }

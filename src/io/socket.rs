@@ -83,14 +83,13 @@ impl Socket {
     /// buffer: a client that pipelined more than the server read before closing (at
     /// shutdown, say) would lose the answers to the commands that were read.
     pub(crate) fn discard_input(&self, max: usize) {
-        let nonblocking = match self {
-            Socket::Tcp(s) => s.set_nonblocking(true),
-            Socket::Unix(s) => s.set_nonblocking(true),
-        };
-        if nonblocking.is_err() {
+        if self.set_nonblocking(true).is_err() {
             return;
         }
-        let mut scratch = [0u8; 8192];
+        // On the heap, not the stack: glibc reuses a finished thread's stack for the
+        // next one, and every stack page touched here would stay resident in each idle
+        // connection that inherits it.
+        let mut scratch = vec![0u8; 8192];
         let mut left = max;
         let mut me = self;
         while left > 0 {
