@@ -25,14 +25,9 @@ if [ "$(ulimit -n)" -lt $((MANY + 100)) ]; then
     exit 1
 fi
 
-if [ -z "${CLONE_BIN:-}" ]; then
-    cargo build --release --quiet --example clone
-    CLONE_BIN=target/release/examples/clone
-fi
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# shellcheck source=benches/lib.sh
+. benches/lib.sh
+build_clone
 
 # Starts server $1 on a free port; sets PORT and PID.
 start() {
@@ -43,12 +38,7 @@ start() {
             --maxclients $((MANY + 1000)) --loglevel warning >>"$OUT/redis.log" 2>&1 & ;;
     esac
     PID=$!
-    for _ in $(seq 100); do
-        redis-cli -p "$PORT" ping >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    echo "$1 did not start" >&2
-    exit 1
+    wait_ready "$PORT" || exit 1
 }
 
 stop() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }

@@ -40,23 +40,10 @@ RAW="$OUT/raw.tsv"
 # 512 clients plus the servers' own descriptors.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-if [ -z "${CLONE_BIN:-}" ]; then
-    cargo build --release --quiet --example clone
-    CLONE_BIN=target/release/examples/clone
-fi
+# shellcheck source=benches/lib.sh
+. benches/lib.sh
+build_clone
 
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-wait_ready() {
-    for _ in $(seq 100); do
-        redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    echo "server on port $1 did not start" >&2
-    return 1
-}
 
 # utime + stime of a whole process (all its threads, live and exited), in clock ticks.
 cpu_ticks() {
