@@ -288,38 +288,36 @@ fn set(store: &Store, conn: &mut Conn, cmd: Command) {
     };
     let (key, value) = (&cmd[1], &cmd[2]);
     let mut shard = store.shard(db(conn), key);
-    let old = shard.get_mut(key).filter(|e| e.live());
-    let exists = old.is_some();
-    if (o.nx && exists) || (o.xx && !exists) {
-        let old_value = old.filter(|_| o.get).map(|e| e.value.clone());
-        drop(shard);
-        return if o.get {
-            write_opt(conn, old_value)
-        } else {
-            conn.write_null()
-        };
-    }
-    let keep = old.as_ref().filter(|_| o.keepttl).and_then(|e| e.expires);
-    let expires = o.expires.or(keep);
+    // One lookup: an existing entry, live or expired, is overwritten in place, which
+    // reuses the key and the value's allocation.
     let old_value = match shard.get_mut(key) {
-        // Overwrite in place: the key and the value's allocation are reused.
         Some(e) => {
-            let old_value = if o.get && exists {
+            let live = e.live();
+            if (o.nx && live) || (o.xx && !live) {
+                let old_value = (o.get && live).then(|| e.value.clone());
+                drop(shard);
+                return write_opt(conn, old_value);
+            }
+            e.expires = o.expires.or(e.expires.filter(|_| o.keepttl && live));
+            if o.get && live {
                 Some(std::mem::replace(&mut e.value, value.to_vec()))
             } else {
                 e.value.clear();
                 e.value.extend_from_slice(value);
                 None
-            };
-            e.expires = expires;
-            old_value
+            }
+        }
+        // XX on a missing key: nothing is set, and there was no old value.
+        None if o.xx => {
+            drop(shard);
+            return conn.write_null();
         }
         None => {
             shard.insert(
                 key.to_vec(),
                 Entry {
                     value: value.to_vec(),
-                    expires,
+                    expires: o.expires,
                 },
             );
             None

@@ -8,9 +8,10 @@ use crate::handler::{CloseReason, Handler};
 use crate::reply;
 use crate::resp::Command;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
+use table::NameTable;
+
+mod table;
 
 /// How many arguments (the command name included) a command takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,54 +50,7 @@ impl Arity {
 /// A command handler function, as stored by the [`Mux`].
 pub type CommandFn = Box<dyn Fn(&mut Conn<'_>, Command<'_>) + Send + Sync>;
 
-/// The route table's hash: eight bytes at a time, one multiply each, so a command
-/// name costs one or two multiplies. Clients only look names up and never add any, so
-/// the table cannot be flooded with colliding keys, and SipHash's protection (and cost,
-/// a visible share of a small command's time) buys nothing here.
-#[derive(Default)]
-struct NameHasher(u64);
-
-impl NameHasher {
-    #[inline]
-    fn mix(&mut self, word: u64) {
-        self.0 = (self.0 ^ word)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(26);
-    }
-}
-
-impl Hasher for NameHasher {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut words = bytes.chunks_exact(8);
-        for w in &mut words {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(w);
-            self.mix(u64::from_le_bytes(b));
-        }
-        let tail = words.remainder();
-        if !tail.is_empty() {
-            let word = tail
-                .iter()
-                .rev()
-                .fold(tail.len() as u64, |acc, &b| (acc << 8) | u64::from(b));
-            self.mix(word);
-        }
-    }
-
-    #[inline]
-    fn write_usize(&mut self, n: usize) {
-        self.mix(n as u64);
-    }
-
-    #[inline]
-    fn finish(&self) -> u64 {
-        // The table uses the top bits as tags and the low bits as the index.
-        self.0 ^ (self.0 >> 29)
-    }
-}
-
-type Routes = HashMap<Box<[u8]>, Route, BuildHasherDefault<NameHasher>>;
+type Routes = NameTable<Route>;
 
 struct Route {
     /// Lowercase full name for errors: `get`, or `client|getname`.
@@ -108,26 +62,11 @@ struct Route {
     subcommands: Routes,
 }
 
-/// Longest command name looked up; longer names are unknown. Lets lookup lowercase into
-/// a stack buffer instead of allocating.
-const MAX_NAME: usize = 64;
-
-fn lowercase(name: &[u8], buf: &mut [u8; MAX_NAME]) -> Option<usize> {
-    if name.len() > MAX_NAME {
-        return None;
-    }
-    for (d, s) in buf.iter_mut().zip(name) {
-        *d = s.to_ascii_lowercase();
-    }
-    Some(name.len())
-}
-
 /// A command router.
 ///
 /// ```no_run
 /// use redcon::mux::{Arity, Mux};
-/// use std::collections::HashMap;
-/// use std::sync::{Arc, Mutex};
+/// /// use std::sync::{Arc, Mutex};
 ///
 /// let db = Arc::new(Mutex::new(HashMap::<Vec<u8>, Vec<u8>>::new()));
 /// let mut mux = Mux::new();
@@ -181,7 +120,7 @@ impl Mux {
         let container = self.container(name, Arity::AtLeast(2));
         let full_name = format!("{}|{}", container.full_name, sub.to_ascii_lowercase());
         container.subcommands.insert(
-            sub.to_ascii_lowercase().into_bytes().into_boxed_slice(),
+            sub,
             Route {
                 full_name,
                 upper_name: sub.to_ascii_uppercase(),
@@ -194,8 +133,7 @@ impl Mux {
     }
 
     fn container(&mut self, name: &str, arity: Arity) -> &mut Route {
-        let key = name.to_ascii_lowercase().into_bytes().into_boxed_slice();
-        let route = self.routes.entry(key).or_insert_with(|| Route {
+        let route = self.routes.get_or_insert_with(name, || Route {
             full_name: name.to_ascii_lowercase(),
             upper_name: name.to_ascii_uppercase(),
             arity,
@@ -218,13 +156,7 @@ impl Mux {
 
     /// Whether a command of this name (any case) is registered.
     pub fn contains(&self, name: &[u8]) -> bool {
-        self.find(&self.routes, name).is_some()
-    }
-
-    fn find<'m>(&self, table: &'m Routes, name: &[u8]) -> Option<&'m Route> {
-        let mut buf = [0u8; MAX_NAME];
-        let n = lowercase(name, &mut buf)?;
-        table.get(&buf[..n])
+        self.routes.get(name).is_some()
     }
 
     /// How `cmd` resolves, without running anything: `Ok` with the full lowercase name
@@ -263,7 +195,7 @@ impl Mux {
     /// Resolves a command like Redis's `processCommand`: the route to run, `None` for
     /// the fallback, or the error reply (unknown command or subcommand, wrong arity).
     fn lookup(&self, cmd: &Command<'_>) -> Result<Option<&Route>, Vec<u8>> {
-        let route = match self.find(&self.routes, cmd.name()) {
+        let route = match self.routes.get(cmd.name()) {
             Some(r) => r,
             None if self.fallback.is_some() => return Ok(None),
             None => return Err(reply::unknown_command(cmd)),
@@ -277,7 +209,7 @@ impl Mux {
         if cmd.len() < 2 {
             return Err(reply::wrong_arity(&route.full_name).into_bytes());
         }
-        let sub = match self.find(&route.subcommands, &cmd[1]) {
+        let sub = match route.subcommands.get(&cmd[1]) {
             Some(s) => s,
             None if route.handler.is_some() && route.arity.accepts(cmd.len()) => {
                 return Ok(Some(route))
