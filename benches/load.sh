@@ -18,6 +18,9 @@
 #   SHAPES="a b c d"         which shapes
 #   N_A N_B N_C N_D          requests per test for each shape
 #                            (defaults 1M, 5M, 20M, 200k; QUICK=1 divides them by 20)
+#   FLOOR=1                  also run benches/floor.rs (a one-thread-per-client server that
+#                            only reads and writes canned replies) as a third server: the
+#                            CPU per request that the kernel alone charges this design
 #   BENCH_ARGS=""            extra redis-benchmark arguments, e.g. "-r 100000"
 #   CLONE_BIN                a prebuilt clone binary (default: build the release example)
 #   OUT=target/load          where raw results go
@@ -33,6 +36,7 @@ N_B=${N_B:-$((5000000 / div))}
 N_C=${N_C:-$((20000000 / div))}
 N_D=${N_D:-$((200000 / div))}
 BENCH_ARGS=${BENCH_ARGS:-}
+FLOOR=${FLOOR:-1}
 OUT=${OUT:-target/load}
 mkdir -p "$OUT"
 RAW="$OUT/raw.tsv"
@@ -58,10 +62,20 @@ REDIS_PID=$!
 CLONE_PORT=$(free_port)
 "$CLONE_BIN" --addr "127.0.0.1:$CLONE_PORT" >"$OUT/clone.log" 2>&1 &
 CLONE_PID=$!
-cleanup() { kill "$REDIS_PID" "$CLONE_PID" 2>/dev/null || true; }
+SERVERS="redis clone"
+FLOOR_PID=
+if [ "$FLOOR" = 1 ]; then
+    floor_bin=$(cargo bench --no-run --bench floor 2>&1 | sed -n 's/.*Executable benches\/floor.rs (\(.*\))/\1/p')
+    FLOOR_PORT=$(free_port)
+    "$floor_bin" "127.0.0.1:$FLOOR_PORT" >"$OUT/floor.log" 2>&1 &
+    FLOOR_PID=$!
+    SERVERS="redis clone floor"
+fi
+cleanup() { kill "$REDIS_PID" "$CLONE_PID" $FLOOR_PID 2>/dev/null || true; }
 trap cleanup EXIT
 wait_ready "$REDIS_PORT"
 wait_ready "$CLONE_PORT"
+[ -z "$FLOOR_PID" ] || wait_ready "$FLOOR_PORT"
 
 shape_args() {
     case $1 in
@@ -80,8 +94,12 @@ printf 'shape\tround\tserver\ttest\trps\tp50_ms\tp99_ms\tcpu_us_per_req\n' >"$RA
 TCK=$(getconf CLK_TCK)
 for round in $(seq "$ROUNDS"); do
     for shape in $SHAPES; do
-        for server in redis clone; do
-            if [ $server = redis ]; then port=$REDIS_PORT pid=$REDIS_PID; else port=$CLONE_PORT pid=$CLONE_PID; fi
+        for server in $SERVERS; do
+            case $server in
+                redis) port=$REDIS_PORT pid=$REDIS_PID ;;
+                clone) port=$CLONE_PORT pid=$CLONE_PID ;;
+                floor) port=$FLOOR_PORT pid=$FLOOR_PID ;;
+            esac
             args=$(shape_args "$shape")
             n=$(echo "$args" | awk '{print $NF}')
             before=$(cpu_ticks "$pid")

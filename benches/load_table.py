@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Turns the raw results of benches/load.sh into a Markdown table: medians over the
-rounds for each server, and the ratio clone/redis of every figure."""
+rounds for each server, and the ratio clone/redis of every figure. When the floor
+server ran too (FLOOR=1), two more columns: its figures and their ratio to redis."""
 
 import csv
 import statistics
@@ -32,9 +33,14 @@ def main(path):
                 if (shape, "CPU us/req") not in order:
                     order.append((shape, "CPU us/req"))
     rounds = max(len(v) for v in figures.values())
+    floor = any(server == "floor" for (_, _, server) in figures)
     print(f"Medians over {rounds} rounds; ratio = clone / redis.\n")
-    print("| shape | figure | redis-server | clone | ratio |")
-    print("|---|---|---:|---:|---:|")
+    if floor:
+        print("| shape | figure | redis-server | clone | ratio | floor | floor / redis |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+    else:
+        print("| shape | figure | redis-server | clone | ratio |")
+        print("|---|---|---:|---:|---:|")
     for shape, name in sorted(order, key=lambda k: (k[0], order.index(k))):
         r = figures.get((shape, name, "redis"))
         c = figures.get((shape, name, "clone"))
@@ -43,7 +49,15 @@ def main(path):
         rm, cm = statistics.median(r), statistics.median(c)
         ratio = f"{cm / rm:.2f}" if rm else "n/a"
         label = f"{shape} `{SHAPES.get(shape, '')}`"
-        print(f"| {label} | {name} | {rm:,.3f} | {cm:,.3f} | {ratio} |")
+        row = f"| {label} | {name} | {rm:,.3f} | {cm:,.3f} | {ratio} |"
+        if floor:
+            f = figures.get((shape, name, "floor"))
+            if f and rm:
+                fm = statistics.median(f)
+                row += f" {fm:,.3f} | {fm / rm:.2f} |"
+            else:
+                row += " | |"
+        print(row)
 
 
 if __name__ == "__main__":

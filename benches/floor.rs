@@ -1,0 +1,58 @@
+//! The floor under any one-thread-per-client server on this machine: what the kernel
+//! alone charges per request when a thread blocks in `read`, wakes, and `write`s its
+//! replies. `benches/load.sh` runs it beside redis-server and the clone (`FLOOR=1`).
+//!
+//! It is not a Redis server. It answers `+OK` to every `*` it reads, which is one reply
+//! per request for redis-benchmark's `SET`/`GET` (their keys and values hold no `*`),
+//! and redis-benchmark only counts replies. It parses nothing, stores nothing and
+//! allocates nothing per request: one `read` per batch of input, one `write` per batch of
+//! replies, exactly the system calls the clone makes. Whatever CPU per request it uses
+//! is the part of the clone's figure that no change to the library can remove while the
+//! shape stays one blocking thread per client.
+//!
+//! `cargo bench --no-run --bench floor` builds it; run the executable it names with the
+//! address to listen on. Run by `cargo bench` (no address), it does nothing.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+
+fn serve(mut s: TcpStream) {
+    let _ = s.set_nodelay(true);
+    let mut input = vec![0u8; 64 * 1024];
+    let mut out = Vec::with_capacity(64 * 1024);
+    loop {
+        let n = match s.read(&mut input) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let requests = input[..n].iter().filter(|&&b| b == b'*').count();
+        out.clear();
+        for _ in 0..requests {
+            out.extend_from_slice(b"+OK\r\n");
+        }
+        if s.write_all(&out).is_err() {
+            return;
+        }
+    }
+}
+
+fn main() {
+    let Some(addr) = std::env::args().skip(1).find(|a| !a.starts_with("--")) else {
+        eprintln!("floor: give an address to listen on (benches/load.sh runs it)");
+        return;
+    };
+    let listener = match TcpListener::bind(&addr) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("floor: cannot listen on {addr}: {e}");
+            std::process::exit(1);
+        }
+    };
+    for s in listener.incoming().flatten() {
+        // The same small stacks as the library's connection threads.
+        let _ = thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || serve(s));
+    }
+}
