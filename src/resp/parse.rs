@@ -516,21 +516,25 @@ fn quick_number(line: &[u8], searched: usize) -> Option<(i64, usize)> {
     if searched != 0 {
         return None;
     }
-    let mut value: i64 = 0;
-    let mut cr = 1;
-    // At most 18 digits: the value cannot overflow.
-    while cr <= 18 {
-        match line.get(cr) {
-            Some(&b) if b.is_ascii_digit() => {
-                value = value * 10 + i64::from(b - b'0');
-                cr += 1;
+    let digit = |i: usize| {
+        line.get(i)
+            .map(|b| b.wrapping_sub(b'0'))
+            .filter(|&d| d <= 9)
+    };
+    let first = digit(1)?;
+    let mut value = i64::from(first);
+    let mut cr = 2;
+    // A leading zero only as the whole number; at most 18 digits, so no overflow.
+    if first != 0 {
+        while let Some(d) = digit(cr) {
+            if cr > 18 {
+                return None;
             }
-            _ => break,
+            value = value * 10 + i64::from(d);
+            cr += 1;
         }
     }
-    let digits = cr - 1;
-    let leading_zero = digits > 1 && line.get(1) == Some(&b'0');
-    if digits == 0 || leading_zero || line.get(cr) != Some(&b'\r') || cr + 1 >= line.len() {
+    if line.get(cr) != Some(&b'\r') || cr + 1 >= line.len() {
         return None;
     }
     Some((value, cr))
