@@ -18,9 +18,13 @@
 #   SHAPES="a b c d"         which shapes
 #   N_A N_B N_C N_D          requests per test for each shape
 #                            (defaults 1M, 5M, 20M, 200k; QUICK=1 divides them by 20)
-#   FLOOR=1                  also run benches/floor.rs (a one-thread-per-client server that
-#                            only reads and writes canned replies) as a third server: the
-#                            CPU per request that the kernel alone charges this design
+#   SERVERS="redis clone floor"
+#                            which servers, each run in turn: redis (redis-server), clone
+#                            (the clone example), floor (benches/floor.rs: a
+#                            one-thread-per-client server that only reads and writes canned
+#                            replies, i.e. the CPU per request the kernel alone charges this
+#                            design), batch (the clone under `chrt --batch 0`: Linux's
+#                            SCHED_BATCH, fewer wake-up preemptions)
 #   BENCH_ARGS=""            extra redis-benchmark arguments, e.g. "-r 100000"
 #   CLONE_BIN                a prebuilt clone binary (default: build the release example)
 #   OUT=target/load          where raw results go
@@ -36,7 +40,7 @@ N_B=${N_B:-$((5000000 / div))}
 N_C=${N_C:-$((20000000 / div))}
 N_D=${N_D:-$((200000 / div))}
 BENCH_ARGS=${BENCH_ARGS:-}
-FLOOR=${FLOOR:-1}
+SERVERS=${SERVERS:-redis clone floor}
 OUT=${OUT:-target/load}
 mkdir -p "$OUT"
 RAW="$OUT/raw.tsv"
@@ -55,27 +59,33 @@ cpu_ticks() {
     sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
 }
 
-REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-    --maxclients 20000 --loglevel warning >"$OUT/redis.log" 2>&1 &
-REDIS_PID=$!
-CLONE_PORT=$(free_port)
-"$CLONE_BIN" --addr "127.0.0.1:$CLONE_PORT" >"$OUT/clone.log" 2>&1 &
-CLONE_PID=$!
-SERVERS="redis clone"
-FLOOR_PID=
-if [ "$FLOOR" = 1 ]; then
-    floor_bin=$(cargo bench --no-run --bench floor 2>&1 | sed -n 's/.*Executable benches\/floor.rs (\(.*\))/\1/p')
-    FLOOR_PORT=$(free_port)
-    "$floor_bin" "127.0.0.1:$FLOOR_PORT" >"$OUT/floor.log" 2>&1 &
-    FLOOR_PID=$!
-    SERVERS="redis clone floor"
-fi
-cleanup() { kill "$REDIS_PID" "$CLONE_PID" $FLOOR_PID 2>/dev/null || true; }
+declare -A PORT PID
+start_server() {
+    local port
+    port=$(free_port)
+    case $1 in
+        redis) redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+            --maxclients 20000 --loglevel warning >"$OUT/redis.log" 2>&1 & ;;
+        clone) "$CLONE_BIN" --addr "127.0.0.1:$port" >"$OUT/clone.log" 2>&1 & ;;
+        batch) chrt --batch 0 "$CLONE_BIN" --addr "127.0.0.1:$port" >"$OUT/batch.log" 2>&1 & ;;
+        floor) "$FLOOR_BIN" "127.0.0.1:$port" >"$OUT/floor.log" 2>&1 & ;;
+        *) echo "unknown server $1" >&2; exit 1 ;;
+    esac
+    PID[$1]=$!
+    PORT[$1]=$port
+}
+cleanup() { kill "${PID[@]}" 2>/dev/null || true; }
 trap cleanup EXIT
-wait_ready "$REDIS_PORT"
-wait_ready "$CLONE_PORT"
-[ -z "$FLOOR_PID" ] || wait_ready "$FLOOR_PORT"
+case " $SERVERS " in
+    *" floor "*) FLOOR_BIN=$(cargo bench --no-run --bench floor 2>&1 |
+        sed -n 's/.*Executable benches\/floor.rs (\(.*\))/\1/p') ;;
+esac
+for server in $SERVERS; do
+    start_server "$server"
+done
+for server in $SERVERS; do
+    wait_ready "${PORT[$server]}"
+done
 
 shape_args() {
     case $1 in
@@ -95,11 +105,7 @@ TCK=$(getconf CLK_TCK)
 for round in $(seq "$ROUNDS"); do
     for shape in $SHAPES; do
         for server in $SERVERS; do
-            case $server in
-                redis) port=$REDIS_PORT pid=$REDIS_PID ;;
-                clone) port=$CLONE_PORT pid=$CLONE_PID ;;
-                floor) port=$FLOOR_PORT pid=$FLOOR_PID ;;
-            esac
+            port=${PORT[$server]} pid=${PID[$server]}
             args=$(shape_args "$shape")
             n=$(echo "$args" | awk '{print $NF}')
             before=$(cpu_ticks "$pid")

@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
 """Turns the raw results of benches/load.sh into a Markdown table: medians over the
-rounds for each server, and the ratio clone/redis of every figure. When the floor
-server ran too (FLOOR=1), two more columns: its figures and their ratio to redis."""
+rounds for each server, and the ratio of every other server's figure to redis-server's."""
 
 import csv
 import statistics
@@ -15,13 +14,18 @@ SHAPES = {
     "d": "-P 1 -c 1",
 }
 
+BASELINE = "redis"
+
 
 def main(path):
     figures = defaultdict(list)  # (shape, metric, server) -> values
     order = []
+    servers = []
     with open(path) as f:
         for row in csv.DictReader(f, delimiter="\t"):
             shape, server, test = row["shape"], row["server"], row["test"]
+            if server not in servers:
+                servers.append(server)
             for metric, key in (("req/s", "rps"), ("p50 ms", "p50_ms"), ("p99 ms", "p99_ms")):
                 name = f"{test} {metric}"
                 figures[(shape, name, server)].append(float(row[key]))
@@ -32,29 +36,24 @@ def main(path):
                 figures[(shape, "CPU us/req", server)].append(float(row["cpu_us_per_req"]))
                 if (shape, "CPU us/req") not in order:
                     order.append((shape, "CPU us/req"))
+    others = [s for s in servers if s != BASELINE]
     rounds = max(len(v) for v in figures.values())
-    floor = any(server == "floor" for (_, _, server) in figures)
-    print(f"Medians over {rounds} rounds; ratio = clone / redis.\n")
-    if floor:
-        print("| shape | figure | redis-server | clone | ratio | floor | floor / redis |")
-        print("|---|---|---:|---:|---:|---:|---:|")
-    else:
-        print("| shape | figure | redis-server | clone | ratio |")
-        print("|---|---|---:|---:|---:|")
+    print(f"Medians over {rounds} rounds; each ratio is that server's figure / redis-server's.\n")
+    head = "| shape | figure | redis-server |" + "".join(f" {s} | {s} / redis |" for s in others)
+    print(head)
+    print("|---|---|---:|" + "---:|---:|" * len(others))
     for shape, name in sorted(order, key=lambda k: (k[0], order.index(k))):
-        r = figures.get((shape, name, "redis"))
-        c = figures.get((shape, name, "clone"))
-        if not r or not c:
+        base = figures.get((shape, name, BASELINE))
+        if not base:
             continue
-        rm, cm = statistics.median(r), statistics.median(c)
-        ratio = f"{cm / rm:.2f}" if rm else "n/a"
-        label = f"{shape} `{SHAPES.get(shape, '')}`"
-        row = f"| {label} | {name} | {rm:,.3f} | {cm:,.3f} | {ratio} |"
-        if floor:
-            f = figures.get((shape, name, "floor"))
-            if f and rm:
-                fm = statistics.median(f)
-                row += f" {fm:,.3f} | {fm / rm:.2f} |"
+        bm = statistics.median(base)
+        row = f"| {shape} `{SHAPES.get(shape, '')}` | {name} | {bm:,.3f} |"
+        for s in others:
+            v = figures.get((shape, name, s))
+            if v:
+                m = statistics.median(v)
+                ratio = f"{m / bm:.2f}" if bm else "n/a"
+                row += f" {m:,.3f} | {ratio} |"
             else:
                 row += " | |"
         print(row)
