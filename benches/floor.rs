@@ -4,23 +4,28 @@
 //!
 //! It is not a Redis server. It answers `+OK` to every `*` it reads, which is one reply
 //! per request for redis-benchmark's `SET`/`GET` (their keys and values hold no `*`),
-//! and redis-benchmark only counts replies. It parses nothing, stores nothing and
-//! allocates nothing per request: one `read` per batch of input, one `write` per batch of
-//! replies, exactly the system calls the clone makes. Whatever CPU per request it uses
-//! is the part of the clone's figure that no change to the library can remove while the
-//! shape stays one blocking thread per client.
+//! and redis-benchmark only counts replies; a read with no `*` at all (an inline `PING`,
+//! as `benches/idle_memory.sh` sends) gets one `+PONG`. It parses nothing, stores
+//! nothing and allocates nothing per request: one `read` per batch of input, one `write`
+//! per batch of replies, exactly the system calls the clone makes. Whatever CPU per
+//! request it uses is the part of the clone's figure that no change to the library can
+//! remove while the shape stays one blocking thread per client. Likewise its memory per
+//! idle connection (run with a 512-byte read buffer, the library's default) is what a
+//! thread per client costs before any state of the library's.
 //!
 //! `cargo bench --no-run --bench floor` builds it; run the executable it names with the
-//! address to listen on. Run by `cargo bench` (no address), it does nothing.
+//! address to listen on and optionally the read buffer's size (default 64 KiB). Run by
+//! `cargo bench` (no address), it does nothing.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
 
-fn serve(mut s: TcpStream) {
+fn serve(mut s: TcpStream, buffer: usize) {
     let _ = s.set_nodelay(true);
-    let mut input = vec![0u8; 64 * 1024];
-    let mut out = Vec::with_capacity(64 * 1024);
+    let mut input = vec![0u8; buffer];
+    // Grows to the largest batch of replies once; an idle connection's stays tiny.
+    let mut out = Vec::new();
     loop {
         let n = match s.read(&mut input) {
             Ok(0) | Err(_) => return,
@@ -31,6 +36,9 @@ fn serve(mut s: TcpStream) {
         for _ in 0..requests {
             out.extend_from_slice(b"+OK\r\n");
         }
+        if requests == 0 {
+            out.extend_from_slice(b"+PONG\r\n");
+        }
         if s.write_all(&out).is_err() {
             return;
         }
@@ -38,10 +46,15 @@ fn serve(mut s: TcpStream) {
 }
 
 fn main() {
-    let Some(addr) = std::env::args().skip(1).find(|a| !a.starts_with("--")) else {
+    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
+    let Some(addr) = args.next() else {
         eprintln!("floor: give an address to listen on (benches/load.sh runs it)");
         return;
     };
+    let buffer = args
+        .next()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(64 * 1024);
     let listener = match TcpListener::bind(&addr) {
         Ok(l) => l,
         Err(e) => {
@@ -53,6 +66,6 @@ fn main() {
         // The same small stacks as the library's connection threads.
         let _ = thread::Builder::new()
             .stack_size(256 * 1024)
-            .spawn(move || serve(s));
+            .spawn(move || serve(s, buffer));
     }
 }

@@ -7,14 +7,19 @@
 #   - the server's CPU time over 10 s with the N clients idle;
 #   - whether 10,000 concurrent clients are all served (each PINGs and gets PONG).
 #
-# Environment: COUNTS="1000 5000", MANY=10000, IDLE_SECS=10, CLONE_BIN (default: build
-# the release example), OUT=target/idle.
+# Besides redis-server, the floor (benches/floor.rs with the library's default 512-byte
+# read buffer) shows what one blocked thread per client costs before any of the
+# library's own state: its stack pages and the C library's and Rust's per-thread data.
+#
+# Environment: COUNTS="1000 5000", MANY=10000, IDLE_SECS=10, SERVERS="clone redis floor",
+# CLONE_BIN (default: build the release example), OUT=target/idle.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 COUNTS=${COUNTS:-1000 5000}
 MANY=${MANY:-10000}
 IDLE_SECS=${IDLE_SECS:-10}
+SERVERS=${SERVERS:-clone redis floor}
 OUT=${OUT:-target/idle}
 mkdir -p "$OUT"
 
@@ -28,6 +33,10 @@ fi
 # shellcheck source=benches/lib.sh
 . benches/lib.sh
 build_clone
+case " $SERVERS " in
+    *" floor "*) FLOOR_BIN=$(cargo bench --no-run --bench floor 2>&1 |
+        sed -n 's/.*Executable benches\/floor.rs (\(.*\))/\1/p') ;;
+esac
 
 # Starts server $1 on a free port; sets PORT and PID.
 start() {
@@ -36,6 +45,7 @@ start() {
         clone) "$CLONE_BIN" --addr "127.0.0.1:$PORT" >>"$OUT/clone.log" 2>&1 & ;;
         redis) redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
             --maxclients $((MANY + 1000)) --loglevel warning >>"$OUT/redis.log" 2>&1 & ;;
+        floor) "$FLOOR_BIN" "127.0.0.1:$PORT" 512 >>"$OUT/floor.log" 2>&1 & ;;
     esac
     PID=$!
     wait_ready "$PORT" || exit 1
@@ -98,7 +108,7 @@ PY
 printf '| server | clients | served | open+PING s | RSS before KiB | RSS after KiB | KiB/conn | CPU ms idle %ss | threads |\n' "$IDLE_SECS"
 printf '|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for n in $COUNTS $MANY; do
-    for server in clone redis; do
+    for server in $SERVERS; do
         start $server
         # The many-clients run checks that they all work; its idle figures come along.
         python3 -c "$CLIENTS" "$PORT" "$PID" "$n" "$IDLE_SECS" |
