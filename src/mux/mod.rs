@@ -66,7 +66,8 @@ struct Route {
 ///
 /// ```no_run
 /// use redcon::mux::{Arity, Mux};
-/// /// use std::sync::{Arc, Mutex};
+/// use std::collections::HashMap;
+/// use std::sync::{Arc, Mutex};
 ///
 /// let db = Arc::new(Mutex::new(HashMap::<Vec<u8>, Vec<u8>>::new()));
 /// let mut mux = Mux::new();
