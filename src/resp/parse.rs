@@ -279,8 +279,9 @@ impl Parser {
     /// the limits. Returns its length. Anything else (`None`) is left to the general
     /// path, which starts the request over and gives the errors; it runs only from the
     /// idle state, so a request arriving in pieces is scanned at most twice, not once
-    /// per read. About twice as fast as the general path on small commands, whose
-    /// parsing is a large share of a pipelined server's time.
+    /// per read. Parsing is a large share of a pipelined server's time: in the clone
+    /// example under `redis-benchmark -P 512` this path took a quarter off the
+    /// instructions spent reading each command (callgrind).
     #[inline]
     fn complete_multibulk(&mut self, input: &[u8]) -> Option<usize> {
         if input.first() != Some(&b'*') {
