@@ -8,6 +8,9 @@
 mod common;
 #[path = "pubsub/load.rs"]
 mod load;
+/// The helpers the `server_*` tests share; `common` builds on a few of them.
+#[path = "common/mod.rs"]
+mod server_common;
 #[path = "pubsub/transports.rs"]
 mod transports;
 

@@ -48,12 +48,18 @@ pub fn redis_url(handle: &ServerHandle, resp3: bool) -> String {
 
 /// A redis-rs connection to the server, with read and write timeouts.
 pub fn redis_conn(handle: &ServerHandle, resp3: bool) -> redis::Connection {
-    let client = redis::Client::open(redis_url(handle, resp3)).expect("valid url");
+    redis_conn_to(&redis_url(handle, resp3), TIMEOUT)
+}
+
+/// A redis-rs connection to `url` (any scheme redis-rs takes), with `timeout` for
+/// connecting, reading and writing.
+pub fn redis_conn_to(url: &str, timeout: Duration) -> redis::Connection {
+    let client = redis::Client::open(url).expect("valid url");
     let conn = client
-        .get_connection_with_timeout(TIMEOUT)
+        .get_connection_with_timeout(timeout)
         .expect("redis-rs connects");
-    conn.set_read_timeout(Some(TIMEOUT)).expect("timeout");
-    conn.set_write_timeout(Some(TIMEOUT)).expect("timeout");
+    conn.set_read_timeout(Some(timeout)).expect("timeout");
+    conn.set_write_timeout(Some(timeout)).expect("timeout");
     conn
 }
 
@@ -366,8 +372,14 @@ impl Handler for Basic {
 
 /// Waits until `f` holds, checking every few milliseconds.
 #[track_caller]
-pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + TIMEOUT;
+pub fn wait_until(what: &str, f: impl FnMut() -> bool) {
+    wait_until_within(what, TIMEOUT, f);
+}
+
+/// Waits until `f` holds, at most `timeout`, checking every few milliseconds.
+#[track_caller]
+pub fn wait_until_within(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
     while !f() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(2));

@@ -10,7 +10,7 @@ use redcon::{Handler, Server, ServerHandle};
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a test waits for anything before failing.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -84,21 +84,11 @@ pub fn start(pubsub: &PubSub) -> ServerHandle {
         .expect("server starts")
 }
 
-/// A `redis://` URL for a TCP server.
-pub fn url(handle: &ServerHandle, resp3: bool) -> String {
-    let proto = if resp3 { "?protocol=resp3" } else { "" };
-    format!("redis://{}/{proto}", handle.local_addr())
-}
+pub use crate::server_common::{redis_url as url, show};
 
-/// A redis-rs connection with timeouts.
+/// A redis-rs connection to `url` with [`TIMEOUT`].
 pub fn redis_conn(url: &str) -> redis::Connection {
-    let client = redis::Client::open(url).expect("valid url");
-    let conn = client
-        .get_connection_with_timeout(TIMEOUT)
-        .expect("redis-rs connects");
-    conn.set_read_timeout(Some(TIMEOUT)).expect("timeout");
-    conn.set_write_timeout(Some(TIMEOUT)).expect("timeout");
-    conn
+    crate::server_common::redis_conn_to(url, TIMEOUT)
 }
 
 /// `PUBLISH channel message` through redis-rs.
@@ -114,12 +104,9 @@ pub fn publish(conn: &mut redis::Connection, channel: &str, message: &str) -> i6
 ///
 /// # Panics
 /// If it does not within [`TIMEOUT`].
+#[track_caller]
 pub fn wait_until(what: &str, f: impl Fn() -> bool) {
-    let end = Instant::now() + TIMEOUT;
-    while !f() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    crate::server_common::wait_until_within(what, TIMEOUT, f);
 }
 
 /// A raw client over any stream: sends bytes, checks the exact bytes that come back.
@@ -217,12 +204,6 @@ impl<S: Read + Write> Raw<S> {
             }
         }
     }
-}
-
-/// Bytes shown with escapes, cut short, for assertion messages.
-pub fn show(bytes: &[u8]) -> String {
-    let cut = &bytes[..bytes.len().min(300)];
-    format!("{}", cut.escape_ascii())
 }
 
 fn bulk(out: &mut Vec<u8>, s: &[u8]) {
