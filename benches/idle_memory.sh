@@ -33,10 +33,7 @@ fi
 # shellcheck source=benches/lib.sh
 . benches/lib.sh
 build_clone
-case " $SERVERS " in
-    *" floor "*) FLOOR_BIN=$(cargo bench --no-run --bench floor 2>&1 |
-        sed -n 's/.*Executable benches\/floor.rs (\(.*\))/\1/p') ;;
-esac
+build_floor "$SERVERS"
 
 # Starts server $1 on a free port; sets PORT and PID.
 start() {

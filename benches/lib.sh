@@ -9,6 +9,21 @@ build_clone() {
     fi
 }
 
+# Sets FLOOR_BIN to the floor server (benches/floor.rs), building it if $1 (a list of
+# server names) includes "floor".
+build_floor() {
+    case " $1 " in
+        *" floor "*) ;;
+        *) return 0 ;;
+    esac
+    FLOOR_BIN=$(cargo bench --no-run --bench floor 2>&1 |
+        sed -n 's/.*Executable benches\/floor.rs (\(.*\))/\1/p')
+    if [ -z "$FLOOR_BIN" ]; then
+        echo "could not build the floor server (cargo bench --no-run --bench floor)" >&2
+        return 1
+    fi
+}
+
 # Prints a free loopback TCP port.
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -76,10 +76,7 @@ start_server() {
 }
 cleanup() { kill "${PID[@]}" 2>/dev/null || true; }
 trap cleanup EXIT
-case " $SERVERS " in
-    *" floor "*) FLOOR_BIN=$(cargo bench --no-run --bench floor 2>&1 |
-        sed -n 's/.*Executable benches\/floor.rs (\(.*\))/\1/p') ;;
-esac
+build_floor "$SERVERS"
 for server in $SERVERS; do
     start_server "$server"
 done
