@@ -53,10 +53,7 @@ impl<V> NameTable<V> {
     pub(super) fn get_or_insert_with(&mut self, name: &str, make: impl FnOnce() -> V) -> &mut V {
         match pack(name.as_bytes()) {
             Some(key) => self.packed.entry(key).or_insert_with(make),
-            None => {
-                let key = name.to_ascii_lowercase().into_bytes().into_boxed_slice();
-                self.long.entry(key).or_insert_with(make)
-            }
+            None => self.long.entry(long_key(name)).or_insert_with(make),
         }
     }
 
@@ -64,10 +61,7 @@ impl<V> NameTable<V> {
     pub(super) fn insert(&mut self, name: &str, value: V) {
         match pack(name.as_bytes()) {
             Some(key) => self.packed.insert(key, value),
-            None => {
-                let key = name.to_ascii_lowercase().into_bytes().into_boxed_slice();
-                self.long.insert(key, value)
-            }
+            None => self.long.insert(long_key(name), value),
         };
     }
 
@@ -78,6 +72,11 @@ impl<V> NameTable<V> {
     pub(super) fn values(&self) -> impl Iterator<Item = &V> {
         self.packed.values().chain(self.long.values())
     }
+}
+
+/// The key of a name too long to pack: its lowercase bytes.
+fn long_key(name: &str) -> Box<[u8]> {
+    name.to_ascii_lowercase().into_bytes().into_boxed_slice()
 }
 
 /// `name`, ASCII-lowercased, in the low 15 bytes and its length in the top byte; `None`
