@@ -200,6 +200,9 @@ fi
 run_check "conformance: redis-server vs clone" \
     "$PY" "$HERE/conformance.py" --redis "127.0.0.1:$REDIS_PORT" --clone "$CLONE_TCP"
 
+run_check "command table: clone vs redis-server (redis-py, redis-cli)" \
+    "$PY" "$HERE/clients/command_table.py" --clone "$CLONE_TCP" --redis "127.0.0.1:$REDIS_PORT"
+
 for target in clone redis; do
     if [ "$target" = clone ]; then
         tcp=$CLONE_TCP sock=$CLONE_SOCK tls=$CLONE_TLS

@@ -8,6 +8,7 @@
 //! command. That split is what lets a handler hold `&mut Conn` and a [`Command`] that
 //! borrows the read buffer at the same time.
 
+use crate::commands::CommandTable;
 use crate::detached::DetachedConn;
 use crate::io::{PeerAddr, WriteHalf};
 use crate::resp::{Limits, OwnedCommand, Parsed, Parser, Protocol, Writer};
@@ -54,6 +55,9 @@ pub(crate) struct ConnState {
     /// queued elsewhere (a pub/sub writer thread) is written before the error, as
     /// Redis writes every earlier reply first.
     pub(crate) before_error: Option<BeforeError>,
+    /// The handler's command table ([`Handler::commands`](crate::Handler::commands)),
+    /// read once when the connection starts.
+    pub(crate) commands: Option<Arc<CommandTable>>,
 }
 
 /// See [`ConnState::before_error`].
@@ -77,6 +81,7 @@ impl ConnState {
             info: Arc::new(ServerInfo::default()),
             write_lock: None,
             before_error: None,
+            commands: None,
         }
     }
 
@@ -185,6 +190,13 @@ macro_rules! shared_conn_methods {
         /// The connection's user state, mutably, if one of type `T` was set.
         pub fn context_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
             self.state.context.as_mut()?.downcast_mut()
+        }
+
+        /// The command table of the server's handler
+        /// ([`Handler::commands`](crate::Handler::commands)), if it has one: what
+        /// `COMMAND` answers from.
+        pub fn command_table(&self) -> Option<Arc<crate::commands::CommandTable>> {
+            self.state.commands.clone()
         }
 
         /// Removes and returns the user state if it is of type `T`.

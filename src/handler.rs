@@ -1,9 +1,11 @@
 //! The [`Handler`] trait: what a server does with each connection and command, and
 //! [`CloseReason`], why a connection ended.
 
+use crate::commands::CommandTable;
 use crate::conn::Conn;
 use crate::resp::{Command, ProtocolError};
 use std::fmt;
+use std::sync::Arc;
 
 /// Why a connection ended, as passed to [`Handler::on_close`].
 #[derive(Debug)]
@@ -100,6 +102,34 @@ pub trait Handler: Send + Sync + 'static {
     /// details.
     fn on_hello(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
         crate::hello::reply(conn, cmd);
+    }
+
+    /// The descriptions of the commands this handler answers, if it has them (a
+    /// [`Mux`](crate::mux::Mux) does). The server reads it once per connection: it is
+    /// what `COMMAND` answers from ([`Conn::command_table`]) and what the checks that
+    /// run before a handler (key routing, access control) consult. A handler that
+    /// wraps another should return the inner one's, with its own commands added.
+    ///
+    /// ```
+    /// use redcon::commands::{CommandSpec, CommandTable};
+    /// use redcon::{Command, Conn, Handler};
+    /// use std::sync::Arc;
+    ///
+    /// struct Echo(Arc<CommandTable>);
+    /// impl Handler for Echo {
+    ///     fn on_command(&self, conn: &mut Conn, cmd: Command) {
+    ///         conn.write_bulk(&cmd[1]);
+    ///     }
+    ///     fn commands(&self) -> Option<Arc<CommandTable>> {
+    ///         Some(self.0.clone())
+    ///     }
+    /// }
+    /// let mut table = CommandTable::new();
+    /// table.insert(CommandSpec::new("echo", 2));
+    /// assert!(Echo(Arc::new(table)).commands().is_some());
+    /// ```
+    fn commands(&self) -> Option<Arc<CommandTable>> {
+        None
     }
 }
 

@@ -7,6 +7,7 @@
 //! routes `HELLO` here unless the handler overrides
 //! [`Handler::on_hello`](crate::Handler::on_hello).
 
+use crate::commands::{AclCategories, CommandSpec, Flags};
 use crate::conn::Conn;
 use crate::resp::{Command, Protocol};
 
@@ -30,6 +31,30 @@ impl Default for ServerInfo {
             version: REDIS_VERSION.into(),
         }
     }
+}
+
+/// How Redis 7.0.15 describes `HELLO`; in every [`Mux`](crate::mux::Mux)'s table.
+///
+/// ```
+/// let spec = redcon::hello::command_spec();
+/// assert_eq!(spec.arity().redis_value(), -1);
+/// assert!(spec.command_flags().contains(redcon::commands::Flags::NO_AUTH));
+/// ```
+pub fn command_spec() -> CommandSpec {
+    CommandSpec::new("hello", -1)
+        .flags(
+            Flags::NOSCRIPT
+                | Flags::LOADING
+                | Flags::STALE
+                | Flags::FAST
+                | Flags::NO_AUTH
+                | Flags::ALLOW_BUSY,
+        )
+        .acl(AclCategories::CONNECTION)
+        .summary("Handshake with Redis")
+        .since("6.0.0")
+        .group("connection")
+        .complexity("O(1)")
 }
 
 /// Answers a `HELLO` command exactly as Redis 7 does with no password set, switching

@@ -140,6 +140,7 @@
 //!   code is compiled.
 #![warn(missing_docs)]
 
+pub mod commands;
 mod conn;
 mod detached;
 mod error;
@@ -148,6 +149,7 @@ mod handler;
 pub mod hello;
 mod io;
 pub mod mux;
+mod names;
 pub mod pubsub;
 pub mod reply;
 pub mod resp;

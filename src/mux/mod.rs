@@ -3,64 +3,26 @@
 //! allocates nothing; wrong arity and unknown commands get Redis 7's own errors before
 //! any handler runs. A `Mux` is itself a [`Handler`].
 
+use crate::commands::{
+    command_specs, insert_node, resolve, serve_command, CommandSpec, CommandTable, Node, Resolved,
+};
 use crate::conn::Conn;
 use crate::handler::{CloseReason, Handler};
+use crate::names::NameTable;
 use crate::reply;
 use crate::resp::Command;
 use std::borrow::Cow;
 use std::fmt;
-use table::NameTable;
+use std::sync::Arc;
 
-mod table;
-
-/// How many arguments (the command name included) a command takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arity {
-    /// Exactly this many.
-    Exactly(usize),
-    /// This many or more.
-    AtLeast(usize),
-}
-
-impl Arity {
-    /// From Redis's convention: `n > 0` means exactly `n`, `n < 0` at least `-n`.
-    ///
-    /// ```
-    /// use redcon::mux::Arity;
-    /// assert_eq!(Arity::redis(2), Arity::Exactly(2));
-    /// assert_eq!(Arity::redis(-3), Arity::AtLeast(3));
-    /// ```
-    pub fn redis(n: i32) -> Arity {
-        if n >= 0 {
-            Arity::Exactly(n as usize)
-        } else {
-            Arity::AtLeast(n.unsigned_abs() as usize)
-        }
-    }
-
-    /// Whether `argc` arguments satisfy this arity.
-    pub fn accepts(self, argc: usize) -> bool {
-        match self {
-            Arity::Exactly(n) => argc == n,
-            Arity::AtLeast(n) => argc >= n,
-        }
-    }
-}
+pub use crate::commands::Arity;
 
 /// A command handler function, as stored by the [`Mux`].
 pub type CommandFn = Box<dyn Fn(&mut Conn<'_>, Command<'_>) + Send + Sync>;
 
-type Routes = NameTable<Route>;
-
-struct Route {
-    /// Lowercase full name for errors: `get`, or `client|getname`.
-    full_name: String,
-    /// The name as registered, for `Try X HELP.` messages.
-    upper_name: String,
-    arity: Arity,
-    handler: Option<CommandFn>,
-    subcommands: Routes,
-}
+/// A route: the command's description and its handler (`None` for a container that
+/// only routes to its subcommands).
+type Route = Node<Option<CommandFn>>;
 
 /// A command router.
 ///
@@ -86,67 +48,158 @@ struct Route {
 /// redcon::listen_and_serve("127.0.0.1:6380", mux)?;
 /// # Ok::<(), redcon::Error>(())
 /// ```
-#[derive(Default)]
+///
+/// Every registration is also a description in the router's
+/// [`command_table`](Mux::command_table), which answers `COMMAND` (unless a
+/// `command` route is registered) and which the server core reads; describe commands
+/// fully with [`Mux::command`].
 pub struct Mux {
-    routes: Routes,
+    routes: NameTable<Route>,
+    table: Arc<CommandTable>,
     fallback: Option<CommandFn>,
 }
 
+/// How the router resolves a request.
+enum Lookup<'m> {
+    Route(&'m Route),
+    /// The built-in `COMMAND`.
+    Command,
+    Fallback,
+    Error(Vec<u8>),
+}
+
+impl Default for Mux {
+    fn default() -> Self {
+        let mut table = CommandTable::new();
+        for spec in command_specs() {
+            table.insert(spec);
+        }
+        table.insert(crate::hello::command_spec());
+        Mux {
+            routes: NameTable::default(),
+            table: Arc::new(table),
+            fallback: None,
+        }
+    }
+}
+
 impl Mux {
-    /// An empty router: every command is unknown.
+    /// An empty router: every command is unknown but the built-in `COMMAND` (answered
+    /// from the router's table) and `HELLO` (answered by the server).
+    ///
+    /// ```
+    /// let mux = redcon::mux::Mux::new();
+    /// assert!(mux.command_table().get("command").is_some());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Routes `name` (any case) to `f` when the argument count fits `arity`; otherwise
     /// the client gets `-ERR wrong number of arguments for '<name>' command`.
-    /// Registering a name again replaces it.
+    /// Registering a name again replaces it. The command is described with no flags
+    /// and no keys; use [`command`](Self::command) to describe it fully.
+    ///
+    /// ```
+    /// use redcon::mux::{Arity, Mux};
+    /// let mut mux = Mux::new();
+    /// mux.handle("echo", Arity::Exactly(2), |conn, cmd| conn.write_bulk(&cmd[1]));
+    /// assert!(mux.contains(b"ECHO"));
+    /// ```
     pub fn handle<F>(&mut self, name: &str, arity: Arity, f: F) -> &mut Self
     where
         F: Fn(&mut Conn<'_>, Command<'_>) + Send + Sync + 'static,
     {
-        let route = self.container(name, arity);
-        route.handler = Some(Box::new(f));
-        self
+        self.command(CommandSpec::new(name, arity), f)
     }
 
     /// Routes subcommand `sub` of `name` (`CLIENT GETNAME`) to `f`. `arity` counts the
     /// whole command (`CLIENT GETNAME` is `Exactly(2)`). The container itself needs at
     /// least two arguments; an unknown subcommand gets Redis's
     /// `-ERR unknown subcommand 'X'. Try NAME HELP.`
+    ///
+    /// ```
+    /// use redcon::mux::{Arity, Mux};
+    /// let mut mux = Mux::new();
+    /// mux.handle_subcommand("client", "id", Arity::Exactly(2), |conn, _| {
+    ///     let id = conn.id();
+    ///     conn.write_u64(id)
+    /// });
+    /// assert!(mux.command_table().get("client|id").is_some());
+    /// ```
     pub fn handle_subcommand<F>(&mut self, name: &str, sub: &str, arity: Arity, f: F) -> &mut Self
     where
         F: Fn(&mut Conn<'_>, Command<'_>) + Send + Sync + 'static,
     {
-        let container = self.container(name, Arity::AtLeast(2));
-        let full_name = format!("{}|{}", container.full_name, sub.to_ascii_lowercase());
-        container.subcommands.insert(
-            sub,
-            Route {
-                full_name,
-                upper_name: sub.to_ascii_uppercase(),
-                arity,
-                handler: Some(Box::new(f)),
-                subcommands: Routes::default(),
-            },
-        );
+        self.command(CommandSpec::new(&format!("{name}|{sub}"), arity), f)
+    }
+
+    /// Routes the command `spec` describes (a subcommand when named `container|sub`)
+    /// to `f`, and adds the description to the router's table: the arity is checked
+    /// before `f` runs, and `COMMAND INFO`, key extraction, cluster routing and access
+    /// control read the rest. Registering a name again replaces it.
+    ///
+    /// ```
+    /// use redcon::commands::{AclCategories, CommandSpec, Flags};
+    /// use redcon::mux::Mux;
+    /// let mut mux = Mux::new();
+    /// mux.command(
+    ///     CommandSpec::new("mget", -2)
+    ///         .flags(Flags::READONLY | Flags::FAST)
+    ///         .acl(AclCategories::STRING)
+    ///         .keys(1, -1, 1),
+    ///     |conn, cmd| {
+    ///         conn.write_array(cmd.len() - 1);
+    ///         for _ in 1..cmd.len() {
+    ///             conn.write_null();
+    ///         }
+    ///     },
+    /// );
+    /// assert_eq!(mux.command_table().get("mget").unwrap().first_last_step(), (1, -1, 1));
+    /// ```
+    pub fn command<F>(&mut self, spec: CommandSpec, f: F) -> &mut Self
+    where
+        F: Fn(&mut Conn<'_>, Command<'_>) + Send + Sync + 'static,
+    {
+        Arc::make_mut(&mut self.table).insert(spec.clone());
+        insert_node(&mut self.routes, spec, Some(Box::new(f)), || None);
         self
     }
 
-    fn container(&mut self, name: &str, arity: Arity) -> &mut Route {
-        let route = self.routes.get_or_insert_with(name, || Route {
-            full_name: name.to_ascii_lowercase(),
-            upper_name: name.to_ascii_uppercase(),
-            arity,
-            handler: None,
-            subcommands: Routes::default(),
-        });
-        route.arity = arity;
-        route
+    /// Adds a description to the router's table without a route: for commands that
+    /// something else answers (a wrapping handler, the server itself), so that
+    /// `COMMAND` lists them and the core can read their keys and flags.
+    ///
+    /// ```
+    /// use redcon::commands::{CommandSpec, Flags};
+    /// let mut mux = redcon::mux::Mux::new();
+    /// mux.describe(CommandSpec::new("subscribe", -2).flags(Flags::PUBSUB));
+    /// assert!(mux.command_table().get("subscribe").is_some());
+    /// assert!(!mux.contains(b"subscribe"));
+    /// ```
+    pub fn describe(&mut self, spec: CommandSpec) -> &mut Self {
+        Arc::make_mut(&mut self.table).insert(spec);
+        self
+    }
+
+    /// The descriptions of every registered (or described) command, plus the
+    /// built-in `COMMAND` and `HELLO`.
+    ///
+    /// ```
+    /// let mux = redcon::mux::Mux::new();
+    /// assert_eq!(mux.command_table().len(), 2); // command, hello
+    /// ```
+    pub fn command_table(&self) -> &CommandTable {
+        &self.table
     }
 
     /// Handles commands that match no route. Default: Redis 7's
     /// `-ERR unknown command '<name>', with args beginning with: ...`.
+    ///
+    /// ```
+    /// let mut mux = redcon::mux::Mux::new();
+    /// mux.fallback(|conn, _cmd| conn.write_error("ERR not here"));
+    /// ```
     pub fn fallback<F>(&mut self, f: F) -> &mut Self
     where
         F: Fn(&mut Conn<'_>, Command<'_>) + Send + Sync + 'static,
@@ -156,6 +209,13 @@ impl Mux {
     }
 
     /// Whether a command of this name (any case) is registered.
+    ///
+    /// ```
+    /// use redcon::mux::{Arity, Mux};
+    /// let mut mux = Mux::new();
+    /// mux.handle("get", Arity::Exactly(2), |conn, _| conn.write_null());
+    /// assert!(mux.contains(b"GET") && !mux.contains(b"set"));
+    /// ```
     pub fn contains(&self, name: &[u8]) -> bool {
         self.routes.get(name).is_some()
     }
@@ -185,74 +245,50 @@ impl Mux {
     /// );
     /// ```
     pub fn check(&self, cmd: &Command<'_>) -> Result<Cow<'_, str>, Vec<u8>> {
-        match self.lookup(cmd)? {
-            Some(route) => Ok(Cow::Borrowed(route.full_name.as_str())),
-            None => Ok(Cow::Owned(
+        match self.lookup(cmd) {
+            Lookup::Route(route) => Ok(Cow::Borrowed(route.spec.name())),
+            Lookup::Command => self
+                .table
+                .resolve(cmd)
+                .map(|spec| Cow::Owned(spec.name().to_string())),
+            Lookup::Fallback => Ok(Cow::Owned(
                 String::from_utf8_lossy(cmd.name()).to_ascii_lowercase(),
             )),
+            Lookup::Error(msg) => Err(msg),
         }
     }
 
-    /// Resolves a command like Redis's `processCommand`: the route to run, `None` for
-    /// the fallback, or the error reply (unknown command or subcommand, wrong arity).
-    fn lookup(&self, cmd: &Command<'_>) -> Result<Option<&Route>, Vec<u8>> {
-        let route = match self.routes.get(cmd.name()) {
-            Some(r) => r,
-            None if self.fallback.is_some() => return Ok(None),
-            None => return Err(reply::unknown_command(cmd)),
-        };
-        if route.subcommands.is_empty() {
-            if !route.arity.accepts(cmd.len()) {
-                return Err(reply::wrong_arity(&route.full_name).into_bytes());
-            }
-            return Ok(Some(route));
-        }
-        if cmd.len() < 2 {
-            return Err(reply::wrong_arity(&route.full_name).into_bytes());
-        }
-        let sub = match route.subcommands.get(&cmd[1]) {
-            Some(s) => s,
-            None if route.handler.is_some() && route.arity.accepts(cmd.len()) => {
-                return Ok(Some(route))
-            }
-            None => {
-                let mut msg = b"ERR unknown subcommand '".to_vec();
-                msg.extend_from_slice(&cmd[1][..cmd[1].len().min(128)]);
-                msg.extend_from_slice(format!("'. Try {} HELP.", route.upper_name).as_bytes());
-                return Err(msg);
-            }
-        };
-        if !sub.arity.accepts(cmd.len()) {
-            return Err(reply::wrong_arity(&sub.full_name).into_bytes());
-        }
-        Ok(Some(sub))
-    }
-
-    /// Resolves `cmd`, writing the error or running the fallback itself; returns the
-    /// route to run on success.
-    fn resolve<'m>(&'m self, conn: &mut Conn<'_>, cmd: &Command<'_>) -> Option<&'m Route> {
-        match self.lookup(cmd) {
-            Ok(Some(route)) => Some(route),
-            Ok(None) => {
-                if let Some(f) = &self.fallback {
-                    f(conn, *cmd);
-                }
-                None
-            }
-            Err(msg) => {
-                conn.write_error(msg);
-                None
-            }
+    /// Resolves a command like Redis's `processCommand`.
+    fn lookup(&self, cmd: &Command<'_>) -> Lookup<'_> {
+        match resolve(&self.routes, cmd, |r| r.value.is_some()) {
+            Resolved::Found(route) => Lookup::Route(route),
+            Resolved::Error(msg) => Lookup::Error(msg),
+            Resolved::Unknown if cmd.is("command") => Lookup::Command,
+            Resolved::Unknown if self.fallback.is_some() => Lookup::Fallback,
+            Resolved::Unknown => Lookup::Error(reply::unknown_command(cmd)),
         }
     }
 }
 
 impl Handler for Mux {
     fn on_command(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
-        if let Some(route) = self.resolve(conn, &cmd) {
-            if let Some(h) = &route.handler {
-                h(conn, cmd);
+        match self.lookup(&cmd) {
+            Lookup::Route(route) => match &route.value {
+                Some(h) => h(conn, cmd),
+                None => conn.write_error(reply::wrong_arity(route.spec.name())),
+            },
+            Lookup::Command => {
+                // The outermost handler's table (it may describe more than this
+                // router, e.g. pub/sub commands), else this router's.
+                let table = conn.command_table().unwrap_or_else(|| self.table.clone());
+                serve_command(conn, cmd, &table);
             }
+            Lookup::Fallback => {
+                if let Some(f) = &self.fallback {
+                    f(conn, cmd);
+                }
+            }
+            Lookup::Error(msg) => conn.write_error(msg),
         }
     }
 
@@ -266,12 +302,18 @@ impl Handler for Mux {
     }
 
     fn on_close(&self, _conn: &mut Conn<'_>, _reason: &CloseReason) {}
+
+    fn commands(&self) -> Option<Arc<CommandTable>> {
+        Some(self.table.clone())
+    }
 }
 
 impl fmt::Debug for Mux {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut names: Vec<_> = self.routes.values().map(|r| r.full_name.as_str()).collect();
-        names.sort_unstable();
+        let names: Vec<_> = crate::commands::sorted(&self.routes)
+            .into_iter()
+            .map(|r| r.spec.name())
+            .collect();
         f.debug_struct("Mux").field("commands", &names).finish()
     }
 }

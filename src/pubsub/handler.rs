@@ -5,6 +5,7 @@
 
 use super::queue::{Item, WriterThread};
 use super::{Kind, PubSub};
+use crate::commands::{CommandSpec, CommandTable, Flags};
 use crate::conn::{BeforeError, Conn};
 use crate::detached::{ConnWriter, DetachedConn};
 use crate::handler::{CloseReason, Handler};
@@ -103,11 +104,56 @@ fn confirm(out: &mut Vec<u8>, protocol: Protocol, route: Route, name: Option<&[u
     append_integer(out, i64::try_from(n).unwrap_or(i64::MAX));
 }
 
+/// How Redis 7.0.15 describes the commands this module serves.
+///
+/// ```
+/// let specs = redcon::pubsub::command_specs();
+/// assert!(specs.iter().any(|s| s.name() == "subscribe"));
+/// ```
+pub fn command_specs() -> Vec<CommandSpec> {
+    let listen = |name: &str, arity: i32| {
+        CommandSpec::new(name, arity)
+            .flags(Flags::PUBSUB | Flags::NOSCRIPT | Flags::LOADING | Flags::STALE)
+            .group("pubsub")
+            .since("2.0.0")
+    };
+    vec![
+        CommandSpec::new("publish", 3)
+            .flags(Flags::PUBSUB | Flags::LOADING | Flags::STALE | Flags::FAST)
+            .group("pubsub")
+            .since("2.0.0")
+            .summary("Post a message to a channel")
+            .complexity(
+                "O(N+M) where N is the number of clients subscribed to the receiving channel \
+                 and M is the total number of subscribed patterns (by any client).",
+            ),
+        listen("subscribe", -2)
+            .summary("Listen for messages published to the given channels")
+            .complexity("O(N) where N is the number of channels to subscribe to."),
+        listen("psubscribe", -2)
+            .summary("Listen for messages published to channels matching the given patterns")
+            .complexity(
+                "O(N) where N is the number of patterns the client is already subscribed to.",
+            ),
+        listen("unsubscribe", -1)
+            .summary("Stop listening for messages posted to the given channels")
+            .complexity("O(N) where N is the number of clients already subscribed to a channel."),
+        listen("punsubscribe", -1)
+            .summary("Stop listening for messages posted to channels matching the given patterns")
+            .complexity(
+                "O(N+M) where N is the number of patterns the client is already subscribed \
+                 and M is the number of total patterns subscribed in the system (by any client).",
+            ),
+    ]
+}
+
 /// What the wrapper and every session share.
 struct Ctx<H> {
     pubsub: PubSub,
     inner: Arc<H>,
     check: Option<Arc<CommandCheck>>,
+    /// The wrapped handler's command table with this module's commands added.
+    table: Option<Arc<CommandTable>>,
 }
 
 impl<H> Clone for Ctx<H> {
@@ -116,6 +162,7 @@ impl<H> Clone for Ctx<H> {
             pubsub: self.pubsub.clone(),
             inner: self.inner.clone(),
             check: self.check.clone(),
+            table: self.table.clone(),
         }
     }
 }
@@ -229,11 +276,21 @@ impl<H: Handler> PubSubHandler<H> {
     /// # drop(h);
     /// ```
     pub fn new(pubsub: PubSub, inner: H) -> Self {
+        let table = inner.commands().map(|inner_table| {
+            let mut table = (*inner_table).clone();
+            for spec in command_specs() {
+                if table.get(spec.name()).is_none() {
+                    table.insert(spec);
+                }
+            }
+            Arc::new(table)
+        });
         PubSubHandler {
             ctx: Ctx {
                 pubsub,
                 inner: Arc::new(inner),
                 check: None,
+                table,
             },
         }
     }
@@ -246,7 +303,10 @@ impl<H: Handler> PubSubHandler<H> {
     /// which Redis checks first. [`Mux::check`](crate::mux::Mux::check) is such a
     /// function.
     ///
-    /// Without it, every such command gets `Can't execute '<its name in lowercase>'`.
+    /// Without it, the wrapped handler's command table
+    /// ([`Handler::commands`]) decides, as it would for a [`Mux`](crate::mux::Mux)
+    /// without a fallback; a handler without a table gets
+    /// `Can't execute '<its name in lowercase>'` for every such command.
     ///
     /// ```
     /// use redcon::pubsub::PubSub;
@@ -344,6 +404,11 @@ impl<H: Handler> Handler for PubSubHandler<H> {
 
     fn on_hello(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
         self.ctx.inner.on_hello(conn, cmd);
+    }
+
+    /// The wrapped handler's table with the pub/sub commands added.
+    fn commands(&self) -> Option<Arc<CommandTable>> {
+        self.ctx.table.clone()
     }
 }
 
@@ -613,7 +678,13 @@ impl<H: Handler> Session<H> {
                 Ok(name) => name.into_bytes(),
                 Err(msg) => return conn.write_error(msg),
             },
-            (None, None) => cmd.name().to_ascii_lowercase(),
+            (None, None) => match &self.ctx.table {
+                Some(table) => match table.resolve(cmd) {
+                    Ok(spec) => spec.name().as_bytes().to_vec(),
+                    Err(msg) => return conn.write_error(msg),
+                },
+                None => cmd.name().to_ascii_lowercase(),
+            },
         };
         conn.write_error(cant_execute(&name));
     }
@@ -690,6 +761,10 @@ impl<H: Handler> Handler for Session<H> {
     fn on_close(&self, conn: &mut Conn<'_>, reason: &CloseReason) {
         self.leave(&mut self.lock());
         self.ctx.inner.on_close(conn, reason);
+    }
+
+    fn commands(&self) -> Option<Arc<CommandTable>> {
+        self.ctx.table.clone()
     }
 }
 

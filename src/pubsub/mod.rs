@@ -29,7 +29,7 @@
 mod handler;
 mod queue;
 
-pub use handler::{CommandCheck, PubSubHandler};
+pub use handler::{command_specs, CommandCheck, PubSubHandler};
 
 use crate::handler::Handler;
 use crate::resp::{append_array_len, append_bulk};

@@ -107,6 +107,15 @@ impl<'a> Command<'a> {
         self.inline
     }
 
+    /// The same request without its first `n` arguments: `COMMAND GETKEYS GET k`
+    /// seen as `GET k`. The caller makes sure at least one argument remains.
+    pub(crate) fn skip_args(&self, n: usize) -> Command<'a> {
+        Command {
+            spans: &self.spans[n.min(self.spans.len())..],
+            ..*self
+        }
+    }
+
     /// Copies the arguments into an [`OwnedCommand`] that outlives the buffer.
     pub fn to_owned_command(&self) -> OwnedCommand {
         OwnedCommand {

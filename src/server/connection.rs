@@ -61,6 +61,7 @@ fn start<H: Handler>(
     let tls = !matches!(sink, WriteHalf::Plain(_) | WriteHalf::Closed);
     let mut state = ConnState::new(slot.id, socket.peer_addr(), tls, sink, cfg.limits);
     state.info = cfg.info.clone();
+    state.commands = handler.commands();
     log::debug!("accepted client {} from {}", state.id, state.peer);
 
     if slot.over_limit {

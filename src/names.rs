@@ -1,5 +1,5 @@
-//! The router's name table: command names, compared without regard to ASCII case, mapped
-//! to routes.
+//! The name table behind the router and the command table: command names, compared
+//! without regard to ASCII case, mapped to routes or descriptions.
 //!
 //! The lookup runs once per command, so it is built for that: a name of up to 15 bytes
 //! (every Redis command name but a handful) is packed with its length into one `u128`,
@@ -18,9 +18,18 @@ const MAX_NAME: usize = 64;
 const MAX_PACKED: usize = 15;
 
 /// A map from command names (any ASCII case) to `V`.
-pub(super) struct NameTable<V> {
+pub(crate) struct NameTable<V> {
     packed: HashMap<u128, V, BuildHasherDefault<PackedHasher>>,
     long: HashMap<Box<[u8]>, V>,
+}
+
+impl<V: Clone> Clone for NameTable<V> {
+    fn clone(&self) -> Self {
+        Self {
+            packed: self.packed.clone(),
+            long: self.long.clone(),
+        }
+    }
 }
 
 impl<V> Default for NameTable<V> {
@@ -35,7 +44,7 @@ impl<V> Default for NameTable<V> {
 impl<V> NameTable<V> {
     /// The value for `name`, in any case.
     #[inline]
-    pub(super) fn get(&self, name: &[u8]) -> Option<&V> {
+    pub(crate) fn get(&self, name: &[u8]) -> Option<&V> {
         match pack(name) {
             Some(key) => self.packed.get(&key),
             None if name.len() <= MAX_NAME => {
@@ -50,7 +59,7 @@ impl<V> NameTable<V> {
     }
 
     /// The value for `name`, inserting `make()` first if there is none.
-    pub(super) fn get_or_insert_with(&mut self, name: &str, make: impl FnOnce() -> V) -> &mut V {
+    pub(crate) fn get_or_insert_with(&mut self, name: &str, make: impl FnOnce() -> V) -> &mut V {
         match pack(name.as_bytes()) {
             Some(key) => self.packed.entry(key).or_insert_with(make),
             None => self.long.entry(long_key(name)).or_insert_with(make),
@@ -58,18 +67,22 @@ impl<V> NameTable<V> {
     }
 
     /// Sets the value for `name`, replacing any.
-    pub(super) fn insert(&mut self, name: &str, value: V) {
+    pub(crate) fn insert(&mut self, name: &str, value: V) {
         match pack(name.as_bytes()) {
             Some(key) => self.packed.insert(key, value),
             None => self.long.insert(long_key(name), value),
         };
     }
 
-    pub(super) fn is_empty(&self) -> bool {
+    pub(crate) fn len(&self) -> usize {
+        self.packed.len() + self.long.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
         self.packed.is_empty() && self.long.is_empty()
     }
 
-    pub(super) fn values(&self) -> impl Iterator<Item = &V> {
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> {
         self.packed.values().chain(self.long.values())
     }
 }
@@ -141,7 +154,7 @@ fn lowercase_word(w: u64) -> u64 {
 /// program's own; clients only look names up, so they cannot flood it with collisions,
 /// and a keyed hash would buy nothing for its cost.
 #[derive(Default)]
-pub(super) struct PackedHasher(u64);
+pub(crate) struct PackedHasher(u64);
 
 impl Hasher for PackedHasher {
     fn write(&mut self, bytes: &[u8]) {

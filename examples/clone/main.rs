@@ -1,0 +1,168 @@
+//! A small Redis clone on redcon: strings with expiry, 16 databases, KEYS with Redis's
+//! glob, CLIENT and HELLO, pub/sub (PUBLISH, SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE,
+//! PUNSUBSCRIBE, in RESP2 and RESP3), and DETACH — every reply byte-identical to Redis 7
+//! for the same input — plus a minimal INFO, which ioredis needs before anything else.
+//!
+//! ```text
+//! cargo run --release --example clone -- [--addr HOST:PORT] [--unix PATH]
+//!                                        [--tls-cert PEM --tls-key PEM]
+//! ```
+//! Default address 127.0.0.1:6380. `--unix` serves a Unix socket instead of TCP; the
+//! TLS flags serve TLS on `--addr`. Logging goes through `RUST_LOG`.
+
+mod commands;
+mod specs;
+mod store;
+
+use commands::build_mux;
+use redcon::commands::{CommandSpec, CommandTable};
+use redcon::mux::Mux;
+use redcon::pubsub::PubSub;
+use redcon::{reply, Command, Conn, Handler, Server};
+use std::sync::Arc;
+use store::Store;
+
+/// The clone's handler: the command table, plus DETACH, which hands the connection to
+/// a `DetachedConn` that goes on serving the same table (with pub/sub).
+struct Clone {
+    mux: Arc<Mux>,
+    pubsub: PubSub,
+}
+
+impl Handler for Clone {
+    fn on_command(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
+        if cmd.is("detach") {
+            if cmd.len() != 1 {
+                return conn.write_error(reply::wrong_arity("detach"));
+            }
+            conn.write_string("OK");
+            // The server's own handler, so DETACH itself keeps working too.
+            let this = Clone {
+                mux: self.mux.clone(),
+                pubsub: self.pubsub.clone(),
+            };
+            let handler = self.pubsub.handler(this);
+            conn.detach(move |d| {
+                std::thread::spawn(move || d.serve(&handler));
+            });
+            return;
+        }
+        self.mux.on_command(conn, cmd)
+    }
+
+    fn commands(&self) -> Option<Arc<CommandTable>> {
+        self.mux.commands()
+    }
+}
+
+struct Args {
+    addr: String,
+    unix: Option<String>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        addr: "127.0.0.1:6380".into(),
+        unix: None,
+        tls_cert: None,
+        tls_key: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--addr" => a.addr = value()?,
+            "--unix" => a.unix = Some(value()?),
+            "--tls-cert" => a.tls_cert = Some(value()?),
+            "--tls-key" => a.tls_key = Some(value()?),
+            "-h" | "--help" => {
+                return Err("usage: clone [--addr HOST:PORT] [--unix PATH] \
+                            [--tls-cert PEM --tls-key PEM]"
+                    .into())
+            }
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    if a.tls_cert.is_some() != a.tls_key.is_some() {
+        return Err("--tls-cert and --tls-key go together".into());
+    }
+    Ok(a)
+}
+
+/// Serves TLS with the PEM files given; exits if they cannot be loaded.
+#[cfg(feature = "tls")]
+fn with_tls<H: Handler>(server: Server<H>, cert: &str, key: &str) -> Server<H> {
+    match redcon::load_tls_config(cert, key) {
+        Ok(cfg) => server.tls(cfg),
+        Err(e) => {
+            eprintln!("cannot load TLS certificate/key: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Built without the `tls` feature: TLS flags are an error.
+#[cfg(not(feature = "tls"))]
+fn with_tls<H: Handler>(_: Server<H>, _: &str, _: &str) -> Server<H> {
+    eprintln!("this build has no TLS support (the `tls` feature is off)");
+    std::process::exit(2);
+}
+
+fn main() {
+    env_logger::init();
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let store = Arc::new(Store::new());
+    let mut mux = build_mux(store);
+    // The clone's own command, not Redis's: described so COMMAND lists it.
+    mux.describe(
+        CommandSpec::new("detach", 1)
+            .summary("Hand the connection to a detached connection that serves it on")
+            .group("connection"),
+    );
+    let mux = Arc::new(mux);
+    let pubsub = PubSub::new();
+    let clone = Clone {
+        mux: mux.clone(),
+        pubsub: pubsub.clone(),
+    };
+    // PUBLISH, (P)SUBSCRIBE and (P)UNSUBSCRIBE around the clone's own commands.
+    let handler = pubsub.handler(clone);
+    let mut server = Server::new(handler);
+    let mut scheme = "redis";
+    let where_ = match &args.unix {
+        Some(path) => {
+            server = server.unix(path);
+            path.clone()
+        }
+        None => {
+            server = server.addr(args.addr.clone());
+            args.addr.clone()
+        }
+    };
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        server = with_tls(server, cert, key);
+        scheme = "rediss";
+    }
+    let handle = match server.start() {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("cannot listen on {where_}: {e}");
+            std::process::exit(1);
+        }
+    };
+    let shown = if args.unix.is_some() {
+        format!("unix:{}", handle.local_addr())
+    } else {
+        format!("{scheme}://{}", handle.local_addr())
+    };
+    println!("listening on {shown}");
+    handle.wait();
+}
