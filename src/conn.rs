@@ -58,6 +58,9 @@ pub(crate) struct ConnState {
     /// The handler's command table ([`Handler::commands`](crate::Handler::commands)),
     /// read once when the connection starts.
     pub(crate) commands: Option<Arc<CommandTable>>,
+    /// Set in cluster mode: the topology this connection last saw, `ASKING`,
+    /// `READONLY`.
+    pub(crate) cluster: Option<crate::cluster::ClusterConn>,
 }
 
 /// See [`ConnState::before_error`].
@@ -82,6 +85,7 @@ impl ConnState {
             write_lock: None,
             before_error: None,
             commands: None,
+            cluster: None,
         }
     }
 
@@ -197,6 +201,13 @@ macro_rules! shared_conn_methods {
         /// `COMMAND` answers from.
         pub fn command_table(&self) -> Option<Arc<crate::commands::CommandTable>> {
             self.state.commands.clone()
+        }
+
+        /// The server's cluster view, when it serves as a cluster node
+        /// ([`Server::cluster`](crate::Server::cluster)): for handlers that answer
+        /// differently in cluster mode (`SELECT`, `INFO`).
+        pub fn cluster(&self) -> Option<&crate::cluster::Cluster> {
+            self.state.cluster.as_ref().map(|c| &c.cluster)
         }
 
         /// Removes and returns the user state if it is of type `T`.

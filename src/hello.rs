@@ -119,6 +119,13 @@ pub fn reply(conn: &mut Conn<'_>, cmd: Command<'_>) {
     conn.set_protocol(protocol);
     let info = conn.state.info.clone();
     let id = conn.id();
+    let (mode, role) = match conn.cluster() {
+        Some(c) => match c.topology().myself().role {
+            crate::cluster::Role::Master => ("cluster", "master"),
+            crate::cluster::Role::Replica { .. } => ("cluster", "replica"),
+        },
+        None => ("standalone", "master"),
+    };
     conn.write_map(7);
     conn.write_bulk("server");
     conn.write_bulk(&info.server);
@@ -129,9 +136,9 @@ pub fn reply(conn: &mut Conn<'_>, cmd: Command<'_>) {
     conn.write_bulk("id");
     conn.write_u64(id);
     conn.write_bulk("mode");
-    conn.write_bulk("standalone");
+    conn.write_bulk(mode);
     conn.write_bulk("role");
-    conn.write_bulk("master");
+    conn.write_bulk(role);
     conn.write_bulk("modules");
     conn.write_array(0);
 }

@@ -140,6 +140,7 @@
 //!   code is compiled.
 #![warn(missing_docs)]
 
+pub mod cluster;
 pub mod commands;
 mod conn;
 mod detached;

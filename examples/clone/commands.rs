@@ -263,6 +263,9 @@ pub fn build_mux(store: Arc<Store>) -> Mux {
     });
     mux.command(spec("select"), |conn, cmd| match parse_int(&cmd[1]) {
         None => conn.write_error(reply::NOT_AN_INTEGER),
+        Some(n) if n != 0 && conn.cluster().is_some() => {
+            conn.write_error("ERR SELECT is not allowed in cluster mode")
+        }
         Some(n) if n < 0 || n >= DATABASES as i64 => {
             conn.write_error("ERR DB index is out of range")
         }
@@ -278,11 +281,20 @@ pub fn build_mux(store: Arc<Store>) -> Mux {
     // ioredis sends INFO as a ready check before anything else and drops the
     // connection on an error: answer with the fields clients read (sections ignored).
     mux.command(spec("info"), |conn, _| {
-        let text = format!(
-            "# Server\r\nredis_version:{}\r\nredis_mode:standalone\r\n\r\n\
+        let mode = if conn.cluster().is_some() {
+            "cluster"
+        } else {
+            "standalone"
+        };
+        let mut text = format!(
+            "# Server\r\nredis_version:{}\r\nredis_mode:{mode}\r\n\r\n\
              # Persistence\r\nloading:0\r\n",
             redcon::hello::REDIS_VERSION
         );
+        // Cluster clients (ioredis) and tools read this section.
+        if conn.cluster().is_some() {
+            text.push_str("\r\n# Cluster\r\ncluster_enabled:1\r\n");
+        }
         conn.write_verbatim("txt", text);
     });
     mux.command(spec("client|setname"), |conn, cmd| {

@@ -10,11 +10,14 @@
 //! Default address 127.0.0.1:6380. `--unix` serves a Unix socket instead of TCP; the
 //! TLS flags serve TLS on `--addr`. Logging goes through `RUST_LOG`.
 
+mod cluster;
 mod commands;
 mod specs;
 mod store;
 
+use cluster::ClusterKeys;
 use commands::build_mux;
+use redcon::cluster::Cluster;
 use redcon::commands::{CommandSpec, CommandTable};
 use redcon::mux::Mux;
 use redcon::pubsub::PubSub;
@@ -60,6 +63,8 @@ struct Args {
     unix: Option<String>,
     tls_cert: Option<String>,
     tls_key: Option<String>,
+    cluster: Option<String>,
+    cluster_replicas: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -68,6 +73,8 @@ fn parse_args() -> Result<Args, String> {
         unix: None,
         tls_cert: None,
         tls_key: None,
+        cluster: None,
+        cluster_replicas: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -77,9 +84,16 @@ fn parse_args() -> Result<Args, String> {
             "--unix" => a.unix = Some(value()?),
             "--tls-cert" => a.tls_cert = Some(value()?),
             "--tls-key" => a.tls_key = Some(value()?),
+            "--cluster" => a.cluster = Some(value()?),
+            "--cluster-replicas" => {
+                a.cluster_replicas = value()?
+                    .parse()
+                    .map_err(|_| "--cluster-replicas needs a number".to_string())?
+            }
             "-h" | "--help" => {
                 return Err("usage: clone [--addr HOST:PORT] [--unix PATH] \
-                            [--tls-cert PEM --tls-key PEM]"
+                            [--tls-cert PEM --tls-key PEM] \
+                            [--cluster HOST:PORT,HOST:PORT,... [--cluster-replicas N]]"
                     .into())
             }
             other => return Err(format!("unknown argument {other}")),
@@ -120,6 +134,16 @@ fn main() {
         }
     };
     let store = Arc::new(Store::new());
+    let cluster = match &args.cluster {
+        Some(list) => match cluster::topology(&args.addr, list, args.cluster_replicas) {
+            Ok(t) => Some(Cluster::with_store(t, ClusterKeys(store.clone()))),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(2);
+            }
+        },
+        None => None,
+    };
     let mut mux = build_mux(store);
     // The clone's own command, not Redis's: described so COMMAND lists it.
     mux.describe(
@@ -136,6 +160,9 @@ fn main() {
     // PUBLISH, (P)SUBSCRIBE and (P)UNSUBSCRIBE around the clone's own commands.
     let handler = pubsub.handler(clone);
     let mut server = Server::new(handler);
+    if let Some(c) = cluster {
+        server = server.cluster(c);
+    }
     let mut scheme = "redis";
     let where_ = match &args.unix {
         Some(path) => {

@@ -453,6 +453,19 @@ impl CommandSpec {
         }
     }
 
+    /// The keys cluster routing hashes: [`keys_of`](Self::keys_of), plus, for pub/sub
+    /// commands, the channels their `not_key` specifications name (sharded pub/sub
+    /// routes channels by slot).
+    pub(crate) fn routing_keys<'a>(&self, cmd: &Command<'a>) -> Keys<'a> {
+        if !self.flags.contains(Flags::PUBSUB) {
+            return self.keys_of(cmd);
+        }
+        match keys::keys_from_specs(&self.key_specs, cmd, true) {
+            Ok(refs) => Keys::list(*cmd, refs),
+            Err(_) => Keys::none(*cmd),
+        }
+    }
+
     /// The keys of `cmd` with their flags, as Redis's `getKeysFromCommandWithSpecs`:
     /// from the key specifications when they suffice, else from the key function.
     ///

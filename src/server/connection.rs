@@ -3,6 +3,8 @@
 //! start (TLS handshake, max clients, `on_accept`) and end (`on_close` or detach).
 
 use super::registry::{ClientSlot, Shared};
+use crate::cluster::ClusterConn;
+use crate::commands::CommandTable;
 use crate::conn::{Conn, ConnState, FLUSH_AT};
 use crate::detached::DetachedConn;
 use crate::error::ProtocolError;
@@ -61,7 +63,11 @@ fn start<H: Handler>(
     let tls = !matches!(sink, WriteHalf::Plain(_) | WriteHalf::Closed);
     let mut state = ConnState::new(slot.id, socket.peer_addr(), tls, sink, cfg.limits);
     state.info = cfg.info.clone();
-    state.commands = handler.commands();
+    state.commands = cfg
+        .commands
+        .get_or_init(|| command_table(handler, cfg.cluster.is_some()))
+        .clone();
+    state.cluster = cfg.cluster.clone().map(ClusterConn::new);
     log::debug!("accepted client {} from {}", state.id, state.peer);
 
     if slot.over_limit {
@@ -88,6 +94,21 @@ fn start<H: Handler>(
         cfg.max_query_buffer,
     );
     Some((state, reader))
+}
+
+/// The handler's command table, with the cluster commands added in cluster mode.
+fn command_table<H: Handler>(handler: &H, cluster: bool) -> Option<Arc<CommandTable>> {
+    let table = handler.commands();
+    if !cluster {
+        return table;
+    }
+    let mut merged = table.map(|t| (*t).clone()).unwrap_or_default();
+    let mut own = CommandTable::new();
+    for spec in crate::cluster::command_specs() {
+        own.insert(spec);
+    }
+    merged.merge_missing(&own);
+    Some(Arc::new(merged))
 }
 
 /// Serves a connection until it closes (then calls `on_close`) or detaches (then runs
@@ -318,6 +339,10 @@ fn dispatch<H: Handler + ?Sized>(
     // Redis treats these as a browser being tricked into talking to it.
     if cmd.is("post") || cmd.is("host:") {
         return Dispatch::CrossProtocol;
+    }
+    // Cluster routing and the cluster commands, before any handler.
+    if state.cluster.is_some() && crate::cluster::before_handler(state, &cmd) {
+        return Dispatch::Served;
     }
     let is_hello = cmd.is("hello");
     let mark = state.out.len();

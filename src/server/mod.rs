@@ -9,6 +9,8 @@ pub(crate) use connection::serve_to_end;
 pub(crate) use registry::ClientSlot;
 use registry::Shared;
 
+use crate::cluster::Cluster;
+use crate::commands::CommandTable;
 use crate::error::Error;
 use crate::handler::{CloseReason, Handler};
 use crate::hello::ServerInfo;
@@ -19,7 +21,7 @@ use std::io;
 use std::net::TcpListener;
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -47,6 +49,12 @@ pub(crate) struct Config {
     pub(crate) tls_handshake_timeout: Duration,
     pub(crate) accept_error: Option<AcceptErrorFn>,
     pub(crate) info: Arc<ServerInfo>,
+    /// Set in cluster mode.
+    pub(crate) cluster: Option<Cluster>,
+    /// The handler's command table (with the cluster commands in cluster mode), made
+    /// when the first connection starts: the handler's table does not change while it
+    /// serves.
+    pub(crate) commands: OnceLock<Option<Arc<CommandTable>>>,
 }
 
 impl Default for Config {
@@ -67,6 +75,8 @@ impl Default for Config {
             tls_handshake_timeout: Duration::from_secs(10),
             accept_error: None,
             info: Arc::new(ServerInfo::default()),
+            cluster: None,
+            commands: OnceLock::new(),
         }
     }
 }
@@ -162,6 +172,24 @@ impl<H: Handler> Server<H> {
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
         self.config.tls = Some(config);
+        self
+    }
+
+    /// Serves as one node of a Redis Cluster: requests whose keys belong to slots this
+    /// node does not serve get Redis's redirections before the handler sees them, and
+    /// the server answers `CLUSTER`, `ASKING`, `READONLY` and `READWRITE` itself; `HELLO`
+    /// reports `mode: cluster`. Keys come from the handler's command table
+    /// ([`Handler::commands`]). Default: not a cluster node.
+    ///
+    /// ```
+    /// use redcon::cluster::{Cluster, Topology};
+    /// let t = Topology::split(&["127.0.0.1:7000"], 0, "127.0.0.1:7000")?;
+    /// let server = redcon::Server::new(redcon::mux::Mux::new()).cluster(Cluster::new(t));
+    /// # drop(server);
+    /// # Ok::<(), redcon::cluster::TopologyError>(())
+    /// ```
+    pub fn cluster(mut self, cluster: Cluster) -> Self {
+        self.config.cluster = Some(cluster);
         self
     }
 

@@ -1,0 +1,318 @@
+//! Redis Cluster's client-facing surface, so cluster-aware clients (redis-py's
+//! `RedisCluster`, ioredis, node-redis, redis-rs, `redis-cli -c`) spread one keyspace
+//! over several redcon servers: hash slots ([`key_slot`]), the [`Topology`] of nodes and
+//! slots, routing before any handler runs (`-MOVED`, `-ASK`, `-CROSSSLOT`,
+//! `-TRYAGAIN`, `-CLUSTERDOWN`, with Redis 7.0.15's texts and conditions), and the
+//! `CLUSTER` command, `ASKING`, `READONLY` and `READWRITE`.
+//!
+//! There is no cluster bus, no gossip and no failover: the topology is given when the
+//! server starts ([`Server::cluster`](crate::Server::cluster)) and replaced whole at
+//! run time with [`Cluster::set_topology`] by an operator or a control plane. Routing
+//! reads the keys of each request from the handler's command table
+//! ([`Handler::commands`](crate::Handler::commands)): a handler without one has no
+//! keys, so everything it serves is local.
+//!
+//! ```
+//! use redcon::cluster::{Cluster, Topology};
+//! use redcon::mux::{Arity, Mux};
+//! use redcon::Server;
+//!
+//! let nodes = ["127.0.0.1:7000", "127.0.0.1:7001", "127.0.0.1:7002"];
+//! let cluster = Cluster::new(Topology::split(&nodes, 0, "127.0.0.1:7000")?);
+//! let mut mux = Mux::new();
+//! mux.handle("ping", Arity::AtLeast(1), |conn, _| conn.write_string("PONG"));
+//! let server = Server::new(mux).addr("127.0.0.1:0").cluster(cluster.clone());
+//! # drop(server);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod reply;
+mod route;
+mod slot;
+mod topology;
+
+pub use slot::{key_slot, SLOTS};
+pub use topology::{Node, Role, Topology, TopologyBuilder, TopologyError};
+
+pub(crate) use route::before_handler;
+
+use crate::commands::{AclCategories, CommandSpec, Flags};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// What cluster routing and `CLUSTER` need to know of the data, which the library does
+/// not own: implemented by the application's store.
+pub trait ClusterStore: Send + Sync + 'static {
+    /// Whether `key` exists here. Asked only for keys of a slot being migrated or
+    /// imported, to decide between serving a request and `-ASK` / `-TRYAGAIN`.
+    fn contains_key(&self, key: &[u8]) -> bool;
+
+    /// How many keys of `slot` this node holds (`CLUSTER COUNTKEYSINSLOT`).
+    fn count_keys_in_slot(&self, slot: u16) -> u64;
+
+    /// Up to `count` keys of `slot` (`CLUSTER GETKEYSINSLOT`).
+    fn keys_in_slot(&self, slot: u16, count: usize) -> Vec<Vec<u8>>;
+}
+
+/// One node's view of the cluster: the current [`Topology`], replaceable while the
+/// server runs, and the [`ClusterStore`] routing asks about keys. Cheap to clone (one
+/// shared value).
+///
+/// Reading it costs one atomic load per request: each connection keeps the topology
+/// it last saw and fetches the new one only when [`set_topology`](Self::set_topology)
+/// has replaced it.
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    topology: RwLock<Arc<Topology>>,
+    version: AtomicU64,
+    store: Option<Box<dyn ClusterStore>>,
+}
+
+impl Cluster {
+    /// A cluster view starting with `topology`, without a store: every key counts as
+    /// absent during a migration, and `COUNTKEYSINSLOT` / `GETKEYSINSLOT` answer 0 and
+    /// nothing.
+    ///
+    /// ```
+    /// use redcon::cluster::{Cluster, Topology};
+    /// let c = Cluster::new(Topology::split(&["127.0.0.1:7000"], 0, "127.0.0.1:7000")?);
+    /// assert_eq!(c.topology().myself().port, 7000);
+    /// # Ok::<(), redcon::cluster::TopologyError>(())
+    /// ```
+    pub fn new(topology: Topology) -> Cluster {
+        Cluster {
+            inner: Arc::new(Inner {
+                topology: RwLock::new(Arc::new(topology)),
+                version: AtomicU64::new(1),
+                store: None,
+            }),
+        }
+    }
+
+    /// The same, asking `store` about keys.
+    ///
+    /// ```
+    /// use redcon::cluster::{Cluster, ClusterStore, Topology};
+    /// struct Empty;
+    /// impl ClusterStore for Empty {
+    ///     fn contains_key(&self, _: &[u8]) -> bool { false }
+    ///     fn count_keys_in_slot(&self, _: u16) -> u64 { 0 }
+    ///     fn keys_in_slot(&self, _: u16, _: usize) -> Vec<Vec<u8>> { Vec::new() }
+    /// }
+    /// let t = Topology::split(&["127.0.0.1:7000"], 0, "127.0.0.1:7000")?;
+    /// let c = Cluster::with_store(t, Empty);
+    /// # drop(c);
+    /// # Ok::<(), redcon::cluster::TopologyError>(())
+    /// ```
+    pub fn with_store(topology: Topology, store: impl ClusterStore) -> Cluster {
+        Cluster {
+            inner: Arc::new(Inner {
+                topology: RwLock::new(Arc::new(topology)),
+                version: AtomicU64::new(1),
+                store: Some(Box::new(store)),
+            }),
+        }
+    }
+
+    /// The current topology.
+    ///
+    /// ```
+    /// use redcon::cluster::{Cluster, Topology};
+    /// let c = Cluster::new(Topology::split(&["127.0.0.1:7000"], 0, "127.0.0.1:7000")?);
+    /// assert!(c.topology().all_slots_served());
+    /// # Ok::<(), redcon::cluster::TopologyError>(())
+    /// ```
+    pub fn topology(&self) -> Arc<Topology> {
+        self.inner
+            .topology
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Replaces the topology. Requests already routed keep the one they were routed
+    /// with; every request after this returns sees the new one.
+    ///
+    /// ```
+    /// use redcon::cluster::{Cluster, Topology};
+    /// let addrs = ["127.0.0.1:7000", "127.0.0.1:7001"];
+    /// let c = Cluster::new(Topology::split(&addrs[..1], 0, "127.0.0.1:7000")?);
+    /// c.set_topology(Topology::split(&addrs, 0, "127.0.0.1:7000")?);
+    /// assert_eq!(c.topology().nodes().len(), 2);
+    /// # Ok::<(), redcon::cluster::TopologyError>(())
+    /// ```
+    pub fn set_topology(&self, topology: Topology) {
+        let mut t = self
+            .inner
+            .topology
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        *t = Arc::new(topology);
+        // Bumped under the lock, so a reader that sees the new version finds the new
+        // topology.
+        self.inner.version.fetch_add(1, Ordering::Release);
+    }
+
+    /// The topology for a connection that last saw `cached`: refreshed only when it
+    /// has been replaced since.
+    pub(crate) fn refresh<'c>(&self, cached: &'c mut (u64, Arc<Topology>)) -> &'c Arc<Topology> {
+        let now = self.inner.version.load(Ordering::Acquire);
+        if now != cached.0 {
+            let t = self
+                .inner
+                .topology
+                .read()
+                .unwrap_or_else(|e| e.into_inner());
+            *cached = (self.inner.version.load(Ordering::Acquire), t.clone());
+        }
+        &cached.1
+    }
+
+    pub(crate) fn store(&self) -> Option<&dyn ClusterStore> {
+        self.inner.store.as_deref()
+    }
+}
+
+impl fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Cluster")
+            .field("topology", &self.topology())
+            .field("store", &self.inner.store.is_some())
+            .finish()
+    }
+}
+
+/// One connection's cluster state: the topology it last saw, and its `ASKING` and
+/// `READONLY` flags.
+pub(crate) struct ClusterConn {
+    pub(crate) cluster: Cluster,
+    pub(crate) cached: (u64, Arc<Topology>),
+    pub(crate) asking: bool,
+    pub(crate) readonly: bool,
+}
+
+impl ClusterConn {
+    pub(crate) fn new(cluster: Cluster) -> ClusterConn {
+        let cached = (0, cluster.topology());
+        ClusterConn {
+            cluster,
+            cached,
+            asking: false,
+            readonly: false,
+        }
+    }
+}
+
+/// How Redis 7.0.15 describes the cluster commands the server answers itself
+/// (`CLUSTER` and the subcommands it serves, `ASKING`, `READONLY`, `READWRITE`); added
+/// to the command table of a server in cluster mode.
+///
+/// ```
+/// let specs = redcon::cluster::command_specs();
+/// assert!(specs.iter().any(|s| s.name() == "cluster|slots"));
+/// ```
+pub fn command_specs() -> Vec<CommandSpec> {
+    let s = CommandSpec::new;
+    let sub = |name: &str, arity: i32, summary: &str, complexity: &str| {
+        s(name, arity)
+            .flags(Flags::STALE)
+            .summary(summary)
+            .since("3.0.0")
+            .group("cluster")
+            .complexity(complexity)
+    };
+    let conn = |name: &str, summary: &str| {
+        s(name, 1)
+            .flags(Flags::LOADING | Flags::STALE | Flags::FAST)
+            .acl(AclCategories::CONNECTION)
+            .summary(summary)
+            .since("3.0.0")
+            .group("cluster")
+            .complexity("O(1)")
+    };
+    let per_node = "O(N) where N is the total number of Cluster nodes";
+    vec![
+        s("cluster", -2)
+            .summary("A container for cluster commands")
+            .since("3.0.0")
+            .group("cluster")
+            .complexity("Depends on subcommand."),
+        sub(
+            "cluster|slots",
+            2,
+            "Get array of Cluster slot to node mappings",
+            per_node,
+        )
+        .tip("nondeterministic_output"),
+        sub(
+            "cluster|shards",
+            2,
+            "Get array of cluster slots to node mappings",
+            "O(N) where N is the total number of cluster nodes",
+        )
+        .since("7.0.0")
+        .tip("nondeterministic_output"),
+        sub(
+            "cluster|nodes",
+            2,
+            "Get Cluster config for the node",
+            per_node,
+        )
+        .tip("nondeterministic_output"),
+        sub(
+            "cluster|info",
+            2,
+            "Provides info about Redis Cluster node state",
+            "O(1)",
+        )
+        .tip("nondeterministic_output"),
+        sub("cluster|myid", 2, "Return the node id", "O(1)"),
+        sub(
+            "cluster|keyslot",
+            3,
+            "Returns the hash slot of the specified key",
+            "O(N) where N is the number of bytes in the key",
+        ),
+        sub(
+            "cluster|countkeysinslot",
+            3,
+            "Return the number of local keys in the specified hash slot",
+            "O(1)",
+        ),
+        sub(
+            "cluster|getkeysinslot",
+            4,
+            "Return local key names in the specified hash slot",
+            "O(log(N)) where N is the number of requested keys",
+        )
+        .tip("nondeterministic_output"),
+        sub(
+            "cluster|help",
+            2,
+            "Show helpful text about the different subcommands",
+            "O(1)",
+        )
+        .flags(Flags::LOADING)
+        .since("5.0.0"),
+        s("asking", 1)
+            .flags(Flags::FAST)
+            .acl(AclCategories::CONNECTION)
+            .summary("Sent by cluster clients after an -ASK redirect")
+            .since("3.0.0")
+            .group("cluster")
+            .complexity("O(1)"),
+        conn(
+            "readonly",
+            "Enables read queries for a connection to a cluster replica node",
+        ),
+        conn(
+            "readwrite",
+            "Disables read queries for a connection to a cluster replica node",
+        ),
+    ]
+}
