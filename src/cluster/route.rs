@@ -131,3 +131,230 @@ fn route(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{Cluster, Node, Topology};
+    use crate::commands::{CommandSpec, Flags, KeySpec};
+    use crate::resp::{Parsed, Parser};
+    use std::collections::HashSet;
+
+    const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+    const R: &str = "cccccccccccccccccccccccccccccccccccccccc";
+
+    /// Keys present in the store, for the migration cases.
+    struct Present(HashSet<Vec<u8>>);
+
+    impl ClusterStore for Present {
+        fn contains_key(&self, key: &[u8]) -> bool {
+            self.0.contains(key)
+        }
+        fn count_keys_in_slot(&self, _: u16) -> u64 {
+            0
+        }
+        fn keys_in_slot(&self, _: u16, _: usize) -> Vec<Vec<u8>> {
+            Vec::new()
+        }
+    }
+
+    fn nodes() -> Vec<Node> {
+        vec![
+            Node::master(A, "127.0.0.1", 7000),
+            Node::master(B, "127.0.0.1", 7001),
+            Node::replica(R, "127.0.0.1", 7002, A),
+        ]
+    }
+
+    /// `foo` is slot 12182, `bar` 5061: A serves 0-8191, B the rest.
+    fn split(me: &str) -> crate::cluster::TopologyBuilder {
+        Topology::builder(nodes(), me)
+            .slots(0..=8191, A)
+            .slots(8192..=16383, B)
+    }
+
+    fn get() -> CommandSpec {
+        CommandSpec::new("get", 2)
+            .flags(Flags::READONLY)
+            .keys(1, 1, 1)
+    }
+
+    fn mget() -> CommandSpec {
+        CommandSpec::new("mget", -2)
+            .flags(Flags::READONLY)
+            .keys(1, -1, 1)
+    }
+
+    fn set() -> CommandSpec {
+        CommandSpec::new("set", -3)
+            .flags(Flags::WRITE)
+            .keys(1, 1, 1)
+    }
+
+    fn run(
+        t: Topology,
+        spec: &CommandSpec,
+        line: &str,
+        asking: bool,
+        readonly: bool,
+        present: &[&str],
+    ) -> Result<(), String> {
+        let store = Present(present.iter().map(|k| k.as_bytes().to_vec()).collect());
+        let cluster = Cluster::new(t.clone());
+        let mut conn = ClusterConn::new(cluster);
+        conn.readonly = readonly;
+        let mut p = Parser::new();
+        let input = format!("{line}\r\n");
+        let Ok(Parsed::Command { command, .. }) = p.parse(input.as_bytes()) else {
+            panic!("bad input")
+        };
+        route(&t, spec, &command, asking, &conn, Some(&store))
+    }
+
+    #[test]
+    fn moved_crossslot_and_local() {
+        let t = split(A).build().unwrap();
+        assert_eq!(run(t.clone(), &get(), "GET bar", false, false, &[]), Ok(()));
+        assert_eq!(
+            run(t.clone(), &get(), "GET foo", false, false, &[]),
+            Err("MOVED 12182 127.0.0.1:7001".into())
+        );
+        assert_eq!(
+            run(t.clone(), &mget(), "MGET bar foo", false, false, &[]),
+            Err(CROSSSLOT.into())
+        );
+        // Hash tags put keys in one slot; the same key twice is one key.
+        assert_eq!(
+            run(
+                t.clone(),
+                &mget(),
+                "MGET {bar}1 {bar}2 bar",
+                false,
+                false,
+                &[]
+            ),
+            Ok(())
+        );
+        // Keyless commands are served anywhere.
+        let ping = CommandSpec::new("ping", -1);
+        assert_eq!(run(t, &ping, "PING", false, false, &[]), Ok(()));
+    }
+
+    #[test]
+    fn unserved_slot_and_cluster_down() {
+        let t = Topology::builder(nodes(), A)
+            .slots(0..=8191, A)
+            .build()
+            .unwrap();
+        // The first key's slot has no owner: that is checked before the state.
+        assert_eq!(
+            run(t.clone(), &get(), "GET foo", false, false, &[]),
+            Err(UNBOUND.into())
+        );
+        // A served slot while some other slot is not: the cluster is down.
+        assert_eq!(
+            run(t, &get(), "GET bar", false, false, &[]),
+            Err(DOWN.into())
+        );
+    }
+
+    #[test]
+    fn migrating_asks_for_missing_keys() {
+        // A migrates bar's slot (5061) to B.
+        let t = split(A).migrating(5061, B).build().unwrap();
+        assert_eq!(
+            run(t.clone(), &get(), "GET bar", false, false, &["bar"]),
+            Ok(())
+        );
+        assert_eq!(
+            run(t.clone(), &get(), "GET bar", false, false, &[]),
+            Err("ASK 5061 127.0.0.1:7001".into())
+        );
+        // Some keys here, some gone: TRYAGAIN.
+        assert_eq!(
+            run(
+                t.clone(),
+                &mget(),
+                "MGET {bar}1 {bar}2",
+                false,
+                false,
+                &["{bar}1"]
+            ),
+            Err(TRYAGAIN.into())
+        );
+        // All gone: ASK.
+        assert!(run(t, &mget(), "MGET {bar}1 {bar}2", false, false, &[])
+            .unwrap_err()
+            .starts_with("ASK 5061 "));
+    }
+
+    #[test]
+    fn importing_needs_asking() {
+        // B imports bar's slot (served by A) from A.
+        let t = split(B).importing(5061, A).build().unwrap();
+        assert_eq!(
+            run(t.clone(), &get(), "GET bar", false, false, &[]),
+            Err("MOVED 5061 127.0.0.1:7000".into())
+        );
+        assert_eq!(run(t.clone(), &get(), "GET bar", true, false, &[]), Ok(()));
+        // Several keys, some not imported yet: TRYAGAIN even after ASKING.
+        assert_eq!(
+            run(
+                t.clone(),
+                &mget(),
+                "MGET {bar}1 {bar}2",
+                true,
+                false,
+                &["{bar}1"]
+            ),
+            Err(TRYAGAIN.into())
+        );
+        assert_eq!(
+            run(
+                t,
+                &mget(),
+                "MGET {bar}1 {bar}2",
+                true,
+                false,
+                &["{bar}1", "{bar}2"]
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn readonly_replica_serves_reads_of_its_master() {
+        let t = split(R).build().unwrap();
+        assert_eq!(
+            run(t.clone(), &get(), "GET bar", false, false, &[]),
+            Err("MOVED 5061 127.0.0.1:7000".into())
+        );
+        assert_eq!(run(t.clone(), &get(), "GET bar", false, true, &[]), Ok(()));
+        // Not writes, and not slots of another master.
+        assert_eq!(
+            run(t.clone(), &set(), "SET bar v", false, true, &[]),
+            Err("MOVED 5061 127.0.0.1:7000".into())
+        );
+        assert_eq!(
+            run(t, &get(), "GET foo", false, true, &[]),
+            Err("MOVED 12182 127.0.0.1:7001".into())
+        );
+    }
+
+    #[test]
+    fn channels_of_sharded_pubsub_route_by_slot() {
+        let spublish = CommandSpec::new("spublish", 3)
+            .flags(Flags::PUBSUB)
+            .key_spec(KeySpec::range(1, 0, 1).flags(crate::commands::KeyFlags::NOT_KEY));
+        let t = split(A).build().unwrap();
+        assert_eq!(
+            run(t.clone(), &spublish, "SPUBLISH foo m", false, false, &[]),
+            Err("MOVED 12182 127.0.0.1:7001".into())
+        );
+        assert_eq!(
+            run(t, &spublish, "SPUBLISH bar m", false, false, &[]),
+            Ok(())
+        );
+    }
+}
