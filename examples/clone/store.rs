@@ -125,6 +125,9 @@ impl Store {
         }
     }
 
+    // Inlined into every command across the clone's modules (each its own codegen
+    // unit): called once per key.
+    #[inline]
     pub(crate) fn slot(&self, db: usize, key: &[u8]) -> &RwLock<Shard> {
         // The map hashes with the same function; the top bits pick the shard so the
         // map's buckets (low bits) stay independent of it.
@@ -133,6 +136,7 @@ impl Store {
     }
 
     /// The shard holding `key`, locked for writing.
+    #[inline]
     pub(crate) fn shard(&self, db: usize, key: &[u8]) -> RwLockWriteGuard<'_, Shard> {
         write_lock(self.slot(db, key))
     }

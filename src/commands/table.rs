@@ -15,6 +15,9 @@ use std::sync::Arc;
 /// handler, for the router), and its subcommands.
 pub(crate) struct Node<V> {
     pub(crate) spec: Arc<CommandSpec>,
+    /// The spec's arity, kept here as well: checked on every request, it is then read
+    /// from the node the name lookup already brought in, not through the `Arc`.
+    pub(crate) arity: Arity,
     pub(crate) value: V,
     pub(crate) subs: NameTable<Node<V>>,
 }
@@ -23,6 +26,7 @@ impl<V: Clone> Clone for Node<V> {
     fn clone(&self) -> Self {
         Node {
             spec: self.spec.clone(),
+            arity: self.arity,
             value: self.value.clone(),
             subs: self.subs.clone(),
         }
@@ -32,6 +36,7 @@ impl<V: Clone> Clone for Node<V> {
 impl<V> Node<V> {
     pub(crate) fn new(spec: CommandSpec, value: V) -> Self {
         Node {
+            arity: spec.arity(),
             spec: Arc::new(spec),
             value,
             subs: NameTable::default(),
@@ -55,6 +60,7 @@ pub(crate) fn insert_node<V>(
         None => {
             let name = spec.name().to_string();
             let node = top.get_or_insert_with(&name, || Node::new(spec.clone(), empty()));
+            node.arity = spec.arity();
             node.spec = Arc::new(spec);
             node.value = value;
         }
@@ -81,6 +87,7 @@ pub(crate) enum Resolved<'t, V> {
 /// with subcommands called with at least one argument, the subcommand; then the
 /// arity. `container_serves` says whether a container may take an unknown
 /// subcommand itself (the router's containers with a handler of their own).
+#[inline]
 pub(crate) fn resolve<'t, V>(
     top: &'t NameTable<Node<V>>,
     cmd: &Command<'_>,
@@ -94,11 +101,11 @@ pub(crate) fn resolve<'t, V>(
     } else {
         match node.subs.get(&cmd[1]) {
             Some(sub) => sub,
-            None if container_serves(node) && node.spec.arity().accepts(cmd.len()) => node,
+            None if container_serves(node) && node.arity.accepts(cmd.len()) => node,
             None => return Resolved::Error(unknown_subcommand(&node.spec, &cmd[1])),
         }
     };
-    if !found.spec.arity().accepts(cmd.len()) {
+    if !found.arity.accepts(cmd.len()) {
         return Resolved::Error(reply::wrong_arity(found.spec.name()).into_bytes());
     }
     Resolved::Found(found)
@@ -357,6 +364,7 @@ impl CommandTable {
             let name = node.spec.name().to_string();
             let mine = self.nodes.get_or_insert_with(&name, || Node {
                 spec: node.spec.clone(),
+                arity: node.arity,
                 value: (),
                 subs: NameTable::default(),
             });

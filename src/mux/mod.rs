@@ -270,13 +270,12 @@ impl Mux {
     }
 }
 
-impl Handler for Mux {
-    fn on_command(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
+impl Mux {
+    /// A command no route matches: the built-in `COMMAND`, the fallback, or Redis's
+    /// unknown-command error. Kept out of the per-command path.
+    #[cold]
+    fn unrouted(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
         match self.lookup(&cmd) {
-            Lookup::Route(route) => match &route.value {
-                Some(h) => h(conn, cmd),
-                None => conn.write_error(reply::wrong_arity(route.spec.name())),
-            },
             Lookup::Command => {
                 // The outermost handler's table (it may describe more than this
                 // router, e.g. pub/sub commands), else this router's.
@@ -289,6 +288,21 @@ impl Handler for Mux {
                 }
             }
             Lookup::Error(msg) => conn.write_error(msg),
+            Lookup::Route(_) => {}
+        }
+    }
+}
+
+impl Handler for Mux {
+    fn on_command(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
+        // One resolution and one match on the common path: a route found.
+        match resolve(&self.routes, &cmd, |r| r.value.is_some()) {
+            Resolved::Found(route) => match &route.value {
+                Some(h) => h(conn, cmd),
+                None => conn.write_error(reply::wrong_arity(route.spec.name())),
+            },
+            Resolved::Error(msg) => conn.write_error(msg),
+            Resolved::Unknown => self.unrouted(conn, cmd),
         }
     }
 
