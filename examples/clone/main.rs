@@ -10,9 +10,16 @@
 //! Default address 127.0.0.1:6380. `--unix` serves a Unix socket instead of TCP; the
 //! TLS flags serve TLS on `--addr`. Logging goes through `RUST_LOG`.
 
+mod active_expire;
 mod commands;
+mod expire;
+mod keyspace;
+mod long_double;
+mod scan;
+mod server_cmds;
 mod specs;
 mod store;
+mod strings;
 
 use commands::build_mux;
 use redcon::commands::{CommandSpec, CommandTable};
@@ -120,6 +127,7 @@ fn main() {
         }
     };
     let store = Arc::new(Store::new());
+    active_expire::start(store.clone());
     let mut mux = build_mux(store);
     // The clone's own command, not Redis's: described so COMMAND lists it.
     mux.describe(
