@@ -35,9 +35,8 @@ fn rename(store: &Store, conn: &mut Conn, cmd: Command, nx: bool) {
     let mut pair = store.pair((d, src), (d, dst));
     let reply: Result<bool, &str> = if live_mut(pair.first(), src).is_none() {
         Err("ERR no such key")
-    } else if src == dst {
-        Ok(false)
-    } else if nx && live_mut(pair.second(), dst).is_some() {
+    } else if src == dst || (nx && live_mut(pair.second(), dst).is_some()) {
+        // The same key is left as it is: RENAME answers OK, RENAMENX 0.
         Ok(false)
     } else {
         let e = pair.first().remove(src).expect("checked live above");
