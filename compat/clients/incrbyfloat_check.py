@@ -3,7 +3,7 @@
 print every sum with the same digits (Redis adds in 80-bit long double and prints with
 %.17Lf). Standard library only; prints `ok - ...` / `not ok - ...`.
 
-    incrbyfloat_check.py --redis 127.0.0.1:6379 --clone 127.0.0.1:6380 [--count 4000]
+    incrbyfloat_check.py --redis 127.0.0.1:6379 --clone 127.0.0.1:6380 [--count 20000]
 """
 
 import argparse
@@ -68,7 +68,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--redis", required=True)
     ap.add_argument("--clone", required=True)
-    ap.add_argument("--count", type=int, default=4000)
+    ap.add_argument("--count", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=16)
     args = ap.parse_args()
     rng = random.Random(args.seed)
