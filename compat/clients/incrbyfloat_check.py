@@ -11,13 +11,7 @@ import random
 import socket
 import sys
 
-
-def enc(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
+from keyspace_checks import enc
 
 
 def replies(addr, commands):
