@@ -203,6 +203,9 @@ run_check "conformance: redis-server vs clone" \
 run_check "command table: clone vs redis-server (redis-py, redis-cli)" \
     "$PY" "$HERE/clients/command_table.py" --clone "$CLONE_TCP" --redis "127.0.0.1:$REDIS_PORT"
 
+run_check "INCRBYFLOAT digits: clone vs redis-server" \
+    python3 "$HERE/clients/incrbyfloat_check.py" --clone "$CLONE_TCP" --redis "127.0.0.1:$REDIS_PORT"
+
 for target in clone redis; do
     if [ "$target" = clone ]; then
         tcp=$CLONE_TCP sock=$CLONE_SOCK tls=$CLONE_TLS
@@ -216,6 +219,8 @@ for target in clone redis; do
     run_check "ioredis against $target" node "$HERE/clients/ioredis.mjs" "$target" "$tcp"
     run_check "redis-cli and redis-benchmark against $target" \
         "$HERE/clients/redis_tools.sh" "$target" "${tcp%:*}" "${tcp##*:}" "$sock" "${tls##*:}" "$CERT"
+    run_check "SCAN under churn and active expiry against $target" \
+        python3 "$HERE/clients/keyspace_checks.py" --label "$target" --addr "$tcp"
 done
 
 summary

@@ -63,15 +63,6 @@ def proto(r):
         r.connection_pool.release(conn)
 
 
-def incr(r, key):
-    """INCR itself: redis-py's incr() sends INCRBY, which the clone does not have."""
-    return r.execute_command("INCR", key)
-
-
-def decr(r, key):
-    return r.execute_command("DECR", key)
-
-
 def basics(r):
     """SET / GET / a missing key / a pipeline: the issue's minimum."""
     r.flushall()
@@ -132,10 +123,10 @@ def commands(make):
     eq(r.get("t"), None)
     eq(r.exists("s", "e", "t", "s"), 3)
     eq(r.delete("s", "e", "missing"), 2)
-    eq(incr(r, "n"), 1)
-    eq(incr(r, "n"), 2)
-    eq(decr(r, "n"), 1)
-    eq(decr(r, "m"), -1)
+    eq(r.incr("n"), 1)
+    eq(r.incr("n"), 2)
+    eq(r.decr("n"), 1)
+    eq(r.decr("m"), -1)
     eq(r.mset({"a": "1", "b": "2"}), True)
     eq(r.mget("a", "b", "c"), [b"1", b"2", None])
     eq(r.dbsize(), 4)
@@ -149,9 +140,9 @@ def commands(make):
     eq(r.client_setname("py-client"), True)
     eq(r.client_getname(), "py-client")
     assert isinstance(r.client_id(), int)
-    raises(lambda: incr(r, "crlf"), "value is not an integer or out of range")
+    raises(lambda: r.incr("crlf"), "value is not an integer or out of range")
     r.set("big", "9223372036854775807")
-    raises(lambda: incr(r, "big"), "increment or decrement would overflow")
+    raises(lambda: r.incr("big"), "increment or decrement would overflow")
     raises(lambda: r.execute_command("GET"), "wrong number of arguments for 'get' command")
     raises(lambda: r.execute_command("NOPE", "a"),
            "unknown command 'NOPE', with args beginning with: 'a' ")
@@ -252,7 +243,7 @@ def thread_pool_100x100(make):
             if op == 0:
                 eq(r.set(key, f"{t}-{i}"), True)
             elif op == 1:
-                n = incr(r, "shared")
+                n = r.incr("shared")
                 assert isinstance(n, int) and 1 <= n <= 2500, n
             elif op == 2:
                 eq(r.get(f"none:{t}"), None)

@@ -1,7 +1,10 @@
-//! A small Redis clone on redcon: strings with expiry, 16 databases, KEYS with Redis's
-//! glob, CLIENT and HELLO, pub/sub (PUBLISH, SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE,
+//! A small Redis clone on redcon: the string commands everyday clients send (counters,
+//! ranges, INCRBYFLOAT in Redis's long double arithmetic), expiry (lazy and active) with
+//! the EXPIRE family, 16 databases, KEYS and SCAN with Redis's glob, RENAME and COPY,
+//! CONFIG GET, CLIENT and HELLO, pub/sub (PUBLISH, SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE,
 //! PUNSUBSCRIBE, in RESP2 and RESP3), and DETACH — every reply byte-identical to Redis 7
 //! for the same input — plus a minimal INFO, which ioredis needs before anything else.
+//! The README lists every command and the few documented differences.
 //!
 //! ```text
 //! cargo run --release --example clone -- [--addr HOST:PORT] [--unix PATH]
@@ -10,10 +13,17 @@
 //! Default address 127.0.0.1:6380. `--unix` serves a Unix socket instead of TCP; the
 //! TLS flags serve TLS on `--addr`. Logging goes through `RUST_LOG`.
 
+mod active_expire;
 mod cluster;
 mod commands;
+mod expire;
+mod keyspace;
+mod long_double;
+mod scan;
+mod server_cmds;
 mod specs;
 mod store;
+mod strings;
 
 use cluster::ClusterKeys;
 use commands::build_mux;
@@ -144,6 +154,7 @@ fn main() {
         },
         None => None,
     };
+    active_expire::start(store.clone());
     let mut mux = build_mux(store);
     // The clone's own command, not Redis's: described so COMMAND lists it.
     mux.describe(

@@ -329,7 +329,8 @@ pub fn spec(name: &str) -> CommandSpec {
             .summary("Set the string value of a key and return its old value")
             .since("1.0.0")
             .group("string")
-            .complexity("O(1)"),
+            .complexity("O(1)")
+            .deprecated("6.2.0", "`SET` with the `!GET` argument"),
         "getdel" => s("getdel", 2)
             .flags(F::WRITE | F::FAST)
             .acl(A::STRING)

@@ -5,8 +5,8 @@ use redcon::Conn;
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Instant;
+use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub(crate) const DATABASES: usize = 16;
 /// Keys are spread over shards so 500 clients on two cores rarely meet on one lock.
@@ -125,14 +125,76 @@ impl Store {
         }
     }
 
+    /// The key's hash, as the maps compute it. Its top six bits are the key's shard,
+    /// so ordering keys by hash orders them by shard first (SCAN relies on it).
+    pub(crate) fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
     // Inlined into every command across the clone's modules (each its own codegen
     // unit): called once per key.
     #[inline]
     pub(crate) fn slot(&self, db: usize, key: &[u8]) -> &RwLock<Shard> {
         // The map hashes with the same function; the top bits pick the shard so the
         // map's buckets (low bits) stay independent of it.
-        let i = (self.hasher.hash_one(key) >> 58) as usize % SHARDS;
+        &self.dbs[db].shards[shard_of(self.hash(key))]
+    }
+
+    /// Shard `i` of database `db`.
+    pub(crate) fn shard_at(&self, db: usize, i: usize) -> &RwLock<Shard> {
         &self.dbs[db].shards[i]
+    }
+
+    /// The shards of two keys (possibly in two databases), locked for writing in a
+    /// fixed order (database, then shard) so two commands locking the same pair in
+    /// opposite roles cannot deadlock. One guard when both keys share a shard.
+    pub(crate) fn pair(&self, a: (usize, &[u8]), b: (usize, &[u8])) -> Pair<'_> {
+        let ia = (a.0, shard_of(self.hash(a.1)));
+        let ib = (b.0, shard_of(self.hash(b.1)));
+        let lock = |(d, i): (usize, usize)| write_lock(&self.dbs[d].shards[i]);
+        if ia == ib {
+            Pair::One(lock(ia))
+        } else if ia < ib {
+            let first = lock(ia);
+            Pair::Two(first, lock(ib))
+        } else {
+            let second = lock(ib);
+            Pair::Two(lock(ia), second)
+        }
+    }
+
+    /// The shards holding `keys` in database `db`, each locked once for writing, in
+    /// shard order (as [`Store::pair`], to rule out deadlocks): for commands that must
+    /// see and change several keys at once (MSETNX).
+    pub(crate) fn lock_keys(&self, db: usize, keys: &[&[u8]]) -> Locked<'_> {
+        let mut idx: Vec<usize> = keys.iter().map(|k| shard_of(self.hash(k))).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        Locked {
+            guards: idx
+                .into_iter()
+                .map(|i| (i, write_lock(&self.dbs[db].shards[i])))
+                .collect(),
+            store: self,
+        }
+    }
+
+    /// Calls `f` on the live entry of `key` under the shard's read lock.
+    pub(crate) fn read<R>(&self, db: usize, key: &[u8], f: impl FnOnce(&Entry) -> R) -> Option<R> {
+        read_lock(self.slot(db, key))
+            .get(key)
+            .filter(|e| e.live())
+            .map(f)
+    }
+
+    /// How many entries database `db` holds, expired ones not yet removed included
+    /// (what Redis's `INFO keyspace` counts), and how many of them have an expiry.
+    pub(crate) fn stored(&self, db: usize) -> (usize, usize) {
+        self.dbs[db].shards.iter().fold((0, 0), |(n, v), shard| {
+            let shard = read_lock(shard);
+            let volatile = shard.values().filter(|e| e.expires.is_some()).count();
+            (n + shard.len(), v + volatile)
+        })
     }
 
     /// The shard holding `key`, locked for writing.
@@ -190,6 +252,95 @@ impl Store {
             // A new map, not `clear()`: the old table's memory goes back too.
             *write_lock(shard) = HashMap::with_hasher(self.hasher.clone());
         }
+    }
+}
+
+/// The shard of a key with hash `h`: its top six bits.
+pub(crate) fn shard_of(h: u64) -> usize {
+    (h >> 58) as usize % SHARDS
+}
+
+/// The live entry of `key` in a write-locked shard; an expired one is removed first,
+/// so a write never sees (or revives) a dead value.
+pub(crate) fn live_mut<'a>(shard: &'a mut Shard, key: &[u8]) -> Option<&'a mut Entry> {
+    if shard.get(key).is_some_and(|e| !e.live()) {
+        shard.remove(key);
+    }
+    shard.get_mut(key)
+}
+
+/// Two keys' shards, locked by [`Store::pair`]: `first` holds the first key, `second`
+/// the second (the same map when they share a shard).
+pub(crate) enum Pair<'a> {
+    One(RwLockWriteGuard<'a, Shard>),
+    Two(RwLockWriteGuard<'a, Shard>, RwLockWriteGuard<'a, Shard>),
+}
+
+impl Pair<'_> {
+    pub(crate) fn first(&mut self) -> &mut Shard {
+        match self {
+            Pair::One(s) | Pair::Two(s, _) => s,
+        }
+    }
+
+    pub(crate) fn second(&mut self) -> &mut Shard {
+        match self {
+            Pair::One(s) | Pair::Two(_, s) => s,
+        }
+    }
+}
+
+/// Several shards of one database, locked by [`Store::lock_keys`].
+pub(crate) struct Locked<'a> {
+    guards: Vec<(usize, RwLockWriteGuard<'a, Shard>)>,
+    store: &'a Store,
+}
+
+impl Locked<'_> {
+    /// The locked shard holding `key` (one of the keys given to `lock_keys`).
+    pub(crate) fn shard(&mut self, key: &[u8]) -> &mut Shard {
+        let i = shard_of(self.store.hash(key));
+        let at = self.guards.iter().position(|(j, _)| *j == i);
+        &mut self.guards[at.expect("key was locked")].1
+    }
+}
+
+/// Expiry times are kept as `Instant`s (monotonic, cheap to compare) and shown as Unix
+/// milliseconds (EXPIRETIME, EXPIREAT). Both conversions go through one anchor taken
+/// at the first use, so a time set as Unix milliseconds reads back exactly.
+fn anchor() -> &'static (Instant, i64) {
+    static ANCHOR: OnceLock<(Instant, i64)> = OnceLock::new();
+    ANCHOR.get_or_init(|| {
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        (Instant::now(), unix)
+    })
+}
+
+/// The current time in Unix milliseconds, on the same clock as the expiry times.
+pub(crate) fn now_ms() -> i64 {
+    to_unix_ms(Instant::now())
+}
+
+pub(crate) fn to_unix_ms(t: Instant) -> i64 {
+    let (at, ms) = *anchor();
+    match t.checked_duration_since(at) {
+        Some(d) => ms.saturating_add(d.as_millis() as i64),
+        None => ms.saturating_sub(at.duration_since(t).as_millis() as i64),
+    }
+}
+
+/// The instant of Unix time `ms`; times before the process started map to its start,
+/// which is just as much in the past for an expiry.
+pub(crate) fn from_unix_ms(ms: i64) -> Instant {
+    let (at, anchor_ms) = *anchor();
+    let d = ms.saturating_sub(anchor_ms);
+    if d >= 0 {
+        at.checked_add(Duration::from_millis(d as u64))
+            .unwrap_or_else(|| at + Duration::from_secs(100 * 365 * 86_400))
+    } else {
+        at
     }
 }
 

@@ -377,6 +377,7 @@ fn write_doc(w: &mut Writer, table: &CommandTable, spec: &CommandSpec) {
         + usize::from(d.summary.is_some())
         + usize::from(d.since.is_some())
         + usize::from(d.complexity.is_some())
+        + 2 * usize::from(d.deprecated.is_some())
         + usize::from(!subs.is_empty());
     w.write_map(fields);
     if let Some(s) = &d.summary {
@@ -392,6 +393,13 @@ fn write_doc(w: &mut Writer, table: &CommandTable, spec: &CommandSpec) {
     if let Some(s) = &d.complexity {
         w.write_bulk("complexity");
         w.write_bulk(s);
+    }
+    // Redis's order: after the complexity (and doc_flags), before history and arguments.
+    if let Some((since, by)) = &d.deprecated {
+        w.write_bulk("deprecated_since");
+        w.write_bulk(since);
+        w.write_bulk("replaced_by");
+        w.write_bulk(by);
     }
     if !subs.is_empty() {
         w.write_bulk("subcommands");

@@ -122,6 +122,8 @@ pub(crate) struct Docs {
     pub(crate) since: Option<String>,
     pub(crate) group: Option<String>,
     pub(crate) complexity: Option<String>,
+    /// The version that deprecated the command, and what replaces it.
+    pub(crate) deprecated: Option<(String, String)>,
 }
 
 impl CommandSpec {
@@ -302,6 +304,23 @@ impl CommandSpec {
     /// ```
     pub fn complexity(mut self, text: impl Into<String>) -> CommandSpec {
         self.docs.complexity = Some(text.into());
+        self
+    }
+
+    /// Marks the command deprecated since `version`, replaced by `replaced_by`
+    /// (`COMMAND DOCS`' `deprecated_since` and `replaced_by`, as Redis writes them).
+    ///
+    /// ```
+    /// let spec = redcon::commands::CommandSpec::new("getset", 3)
+    ///     .deprecated("6.2.0", "`SET` with the `!GET` argument");
+    /// # let _ = spec;
+    /// ```
+    pub fn deprecated(
+        mut self,
+        version: impl Into<String>,
+        replaced_by: impl Into<String>,
+    ) -> CommandSpec {
+        self.docs.deprecated = Some((version.into(), replaced_by.into()));
         self
     }
 
