@@ -213,6 +213,60 @@ macro_rules! shared_conn_methods {
 }
 pub(crate) use shared_conn_methods;
 
+/// Inherent copies of the [`Writer`] methods whose arguments are values, for [`Conn`]
+/// and [`DetachedConn`]. They are reachable through `DerefMut` as well, but a method
+/// found through `DerefMut` borrows the whole connection mutably before its arguments
+/// are evaluated, so `conn.write_u64(conn.id())` would not compile; an inherent method
+/// takes a two-phase borrow, and it does. One list, so the two types stay alike.
+macro_rules! forward_writes {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        #[doc = concat!("Same as [`Writer::", stringify!($name), "`](crate::resp::Writer::",
+            stringify!($name), "); callable with arguments read from the connection itself,")]
+        /// as in `conn.write_u64(conn.id())`.
+        #[inline]
+        pub fn $name(&mut self $(, $arg: $ty)*) {
+            self.state.out.$name($($arg),*)
+        }
+    )*};
+}
+pub(crate) use forward_writes;
+
+/// The list both [`Conn`] and [`DetachedConn`] forward ([`Conn`] has its own
+/// `write_bulk`, which writes large values straight to the socket).
+macro_rules! forward_value_writes {
+    () => {
+        $crate::conn::forward_writes! {
+            write_string(s: impl AsRef<[u8]>);
+            write_error(msg: impl AsRef<[u8]>);
+            write_int(n: i64);
+            write_i64(n: i64);
+            write_u64(n: u64);
+            write_bulk_string(s: &str);
+            write_array(n: usize);
+            write_null();
+            write_null_array();
+            write_bool(b: bool);
+            write_double(d: f64);
+            write_big_number(digits: impl AsRef<[u8]>);
+            write_verbatim(format: &str, data: impl AsRef<[u8]>);
+            write_blob_error(data: impl AsRef<[u8]>);
+            write_map(n: usize);
+            write_set(n: usize);
+            write_attribute(n: usize);
+            write_push(n: usize);
+        }
+
+        /// Same as [`Writer::write_any`](crate::resp::Writer::write_any); callable with
+        /// arguments read from the connection itself, as in
+        /// `conn.write_any(&conn.id())`.
+        #[inline]
+        pub fn write_any<T: $crate::resp::ToResp + ?Sized>(&mut self, value: &T) {
+            self.state.out.write_any(value)
+        }
+    };
+}
+pub(crate) use forward_value_writes;
+
 /// One client connection, as seen by a [`Handler`](crate::Handler).
 ///
 /// Every `write_*` method of [`Writer`] is available on `Conn` (it dereferences to
@@ -257,6 +311,7 @@ impl<'a> Conn<'a> {
     }
 
     shared_conn_methods!();
+    forward_value_writes!();
 
     /// Closes the connection once this command returns. Replies written so far,
     /// including to this command, are sent first; commands after it in the pipeline are

@@ -159,7 +159,7 @@ pub use conn::Conn;
 pub use detached::{ConnWriter, DetachedConn};
 pub use error::{Error, ProtocolError};
 pub use glob::{glob_match, glob_match_nocase};
-pub use handler::{CloseReason, Handler};
+pub use handler::{handler_fn, CloseReason, Handler, HandlerFn, IntoHandler, IsClosure, IsHandler};
 #[cfg(feature = "tls")]
 pub use io::tls::load_tls_config;
 pub use io::{ListenAddr, PeerAddr};

@@ -48,7 +48,10 @@ pub(crate) fn insert_node<V>(
     value: V,
     empty: impl Fn() -> V,
 ) {
-    match spec.container().map(|(c, s)| (c.to_string(), s.to_string())) {
+    match spec
+        .container()
+        .map(|(c, s)| (c.to_string(), s.to_string()))
+    {
         None => {
             let name = spec.name().to_string();
             let node = top.get_or_insert_with(&name, || Node::new(spec.clone(), empty()));

@@ -8,7 +8,7 @@ use super::{Kind, PubSub};
 use crate::commands::{CommandSpec, CommandTable, Flags};
 use crate::conn::{BeforeError, Conn};
 use crate::detached::{ConnWriter, DetachedConn};
-use crate::handler::{CloseReason, Handler};
+use crate::handler::{CloseReason, Handler, IntoHandler};
 use crate::io::Socket;
 use crate::reply;
 use crate::resp::{
@@ -275,7 +275,8 @@ impl<H: Handler> PubSubHandler<H> {
     /// });
     /// # drop(h);
     /// ```
-    pub fn new(pubsub: PubSub, inner: H) -> Self {
+    pub fn new<M>(pubsub: PubSub, inner: impl IntoHandler<M, Handler = H>) -> Self {
+        let inner = inner.into_handler();
         let table = inner.commands().map(|inner_table| {
             let mut table = (*inner_table).clone();
             for spec in command_specs() {

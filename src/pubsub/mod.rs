@@ -31,7 +31,7 @@ mod queue;
 
 pub use handler::{command_specs, CommandCheck, PubSubHandler};
 
-use crate::handler::Handler;
+use crate::handler::{Handler, IntoHandler};
 use crate::resp::{append_array_len, append_bulk};
 use queue::{Limits, Subscriber};
 use std::collections::HashMap;
@@ -186,7 +186,10 @@ impl PubSub {
     /// redcon::listen_and_serve("127.0.0.1:6380", pubsub.handler(mux))?;
     /// # Ok::<(), redcon::Error>(())
     /// ```
-    pub fn handler<H: Handler>(&self, inner: H) -> PubSubHandler<H> {
+    pub fn handler<M, H: Handler>(
+        &self,
+        inner: impl IntoHandler<M, Handler = H>,
+    ) -> PubSubHandler<H> {
         PubSubHandler::new(self.clone(), inner)
     }
 

@@ -10,7 +10,7 @@ pub(crate) use registry::ClientSlot;
 use registry::Shared;
 
 use crate::error::Error;
-use crate::handler::{CloseReason, Handler};
+use crate::handler::{CloseReason, Handler, IntoHandler};
 use crate::hello::ServerInfo;
 use crate::io::{ListenAddr, Listener, Socket, WriteHalf};
 use crate::resp::Limits;
@@ -23,7 +23,8 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use std::sync::mpsc::Sender;
+use std::sync::{Condvar, Mutex};
 
 /// Called with each error from `accept` (e.g. out of file descriptors). The server
 /// goes on accepting after a short pause.
@@ -120,10 +121,16 @@ pub struct Server<H: Handler> {
 }
 
 impl<H: Handler> Server<H> {
-    /// A server for `handler`, with Redis's defaults and no address yet.
-    pub fn new(handler: H) -> Self {
+    /// A server for `handler` (a [`Handler`], or a closure: see
+    /// [`IntoHandler`](crate::IntoHandler)), with Redis's defaults and no address yet.
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _cmd| conn.write_null()));
+    /// # drop(server);
+    /// ```
+    pub fn new<M>(handler: impl IntoHandler<M, Handler = H>) -> Self {
         Server {
-            handler: Arc::new(handler),
+            handler: Arc::new(handler.into_handler()),
             bind: Bind::None,
             config: Config::default(),
             ready: None,
@@ -281,6 +288,18 @@ impl<H: Handler> Server<H> {
 
     /// Sends the listening address on `tx` once the server accepts connections (useful
     /// with the blocking [`serve`](Self::serve) run on another thread).
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let (tx, rx) = mpsc::channel();
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .notify_ready(tx);
+    /// std::thread::spawn(move || server.serve());
+    /// let addr = rx.recv()?; // the address it listens on, port included
+    /// # let _ = addr;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn notify_ready(mut self, tx: Sender<ListenAddr>) -> Self {
         self.ready = Some(tx);
         self
@@ -316,16 +335,17 @@ impl<H: Handler> Server<H> {
         let listener = self.bind()?;
         let local_addr = listener.local_addr()?;
         let shared = Shared::new(self.config.clone());
-        let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
+        let ready = Arc::new(Ready::default());
         let handler = self.handler.clone();
         let user_ready = self.ready.take();
         let addr = local_addr.clone();
+        let ready_tx = ready.clone();
         let acceptor = {
             let shared = shared.clone();
             thread::Builder::new()
                 .name("redcon-accept".into())
                 .spawn(move || {
-                    let _ = ready_tx.send(addr.clone());
+                    ready_tx.set();
                     if let Some(tx) = user_ready {
                         let _ = tx.send(addr);
                     }
@@ -336,7 +356,7 @@ impl<H: Handler> Server<H> {
             shared,
             local_addr,
             acceptor: Some(acceptor),
-            ready: ready_rx,
+            ready,
         })
     }
 }
@@ -496,7 +516,31 @@ pub struct ServerHandle {
     shared: Arc<Shared>,
     local_addr: ListenAddr,
     acceptor: Option<JoinHandle<()>>,
-    ready: Receiver<ListenAddr>,
+    ready: Arc<Ready>,
+}
+
+/// Set once the accept loop runs; std types only, so nothing of a dependency shows in
+/// [`ServerHandle`]'s API.
+#[derive(Default)]
+struct Ready {
+    done: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Ready {
+    fn set(&self) {
+        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cv.notify_all();
+    }
+
+    fn wait(&self, timeout: Duration) -> bool {
+        let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        let (done, _) = self
+            .cv
+            .wait_timeout_while(done, timeout, |d| !*d)
+            .unwrap_or_else(|e| e.into_inner());
+        *done
+    }
 }
 
 impl ServerHandle {
@@ -505,11 +549,21 @@ impl ServerHandle {
         &self.local_addr
     }
 
-    /// Receives the listening address once, when the accept loop is running. The
-    /// listener is bound before [`Server::start`] returns, so clients may connect even
-    /// earlier; this tells another thread that the server is up.
-    pub fn ready(&self) -> &Receiver<ListenAddr> {
-        &self.ready
+    /// Waits, at most `timeout`, until the accept loop is running; `true` once it is.
+    /// The listener is bound before [`Server::start`] returns, so clients may connect
+    /// even earlier; this tells another thread that the server is up.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// assert!(server.wait_ready(Duration::from_secs(10)));
+    /// server.shutdown();
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
+    pub fn wait_ready(&self, timeout: Duration) -> bool {
+        self.ready.wait(timeout)
     }
 
     /// The number of connected clients, detached ones included.
@@ -565,8 +619,8 @@ impl fmt::Debug for ServerHandle {
 /// })?;
 /// # Ok::<(), redcon::Error>(())
 /// ```
-pub fn listen_and_serve<H: Handler>(addr: &str, handler: H) -> Result<(), Error> {
-    Server::new(handler).addr(addr).serve()
+pub fn listen_and_serve<M>(addr: &str, handler: impl IntoHandler<M>) -> Result<(), Error> {
+    Server::new(handler.into_handler()).addr(addr).serve()
 }
 
 /// Serves `handler` over TLS on a TCP address; blocks.
@@ -574,21 +628,24 @@ pub fn listen_and_serve<H: Handler>(addr: &str, handler: H) -> Result<(), Error>
 /// # Errors
 /// Binding the address failed.
 #[cfg(feature = "tls")]
-pub fn listen_and_serve_tls<H: Handler>(
+pub fn listen_and_serve_tls<M>(
     addr: &str,
-    handler: H,
+    handler: impl IntoHandler<M>,
     config: Arc<rustls::ServerConfig>,
 ) -> Result<(), Error> {
-    Server::new(handler).addr(addr).tls(config).serve()
+    Server::new(handler.into_handler())
+        .addr(addr)
+        .tls(config)
+        .serve()
 }
 
 /// Serves `handler` on a Unix socket at `path`; blocks.
 ///
 /// # Errors
 /// Binding the socket failed.
-pub fn listen_and_serve_unix<H: Handler>(
+pub fn listen_and_serve_unix<M>(
     path: impl Into<PathBuf>,
-    handler: H,
+    handler: impl IntoHandler<M>,
 ) -> Result<(), Error> {
-    Server::new(handler).unix(path).serve()
+    Server::new(handler.into_handler()).unix(path).serve()
 }
