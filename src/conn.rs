@@ -58,6 +58,13 @@ pub(crate) struct ConnState {
     /// The handler's command table ([`Handler::commands`](crate::Handler::commands)),
     /// read once when the connection starts.
     pub(crate) commands: Option<Arc<CommandTable>>,
+    /// The pub/sub hub whose handler serves this connection (its address, as an
+    /// identity only), so that [`PubSub::subscribe`](crate::pubsub::PubSub::subscribe)
+    /// can tell whether it can act on it.
+    pub(crate) pubsub_hub: Option<usize>,
+    /// Subscriptions the handler asked for while serving the current command, carried
+    /// out by the pub/sub handler once the command returns.
+    pub(crate) subscribe_requests: Vec<crate::pubsub::Request>,
 }
 
 /// See [`ConnState::before_error`].
@@ -82,6 +89,8 @@ impl ConnState {
             write_lock: None,
             before_error: None,
             commands: None,
+            pubsub_hub: None,
+            subscribe_requests: Vec::new(),
         }
     }
 
@@ -148,6 +157,22 @@ macro_rules! shared_conn_methods {
         /// The client's address: a TCP peer, or a Unix-socket peer.
         pub fn peer_addr(&self) -> &PeerAddr {
             &self.state.peer
+        }
+
+        /// The address this end of the connection has: the server's TCP address the client
+        /// reached (useful with several listeners, or one bound to `0.0.0.0`), or the
+        /// server's Unix socket path. `None` for an unnamed Unix socket, or once the
+        /// connection has been handed on.
+        pub fn local_addr(&self) -> Option<crate::ListenAddr> {
+            self.state.sink.socket()?.local_addr()
+        }
+
+        /// The credentials of the process at the other end of a Unix-socket connection
+        /// (its uid, gid and pid, as the kernel recorded them when it connected), for
+        /// trusting local clients by who they are. `None` over TCP, on systems other than
+        /// Linux, or once the connection has been handed on.
+        pub fn peer_credentials(&self) -> Option<crate::PeerCredentials> {
+            self.state.sink.socket()?.peer_credentials()
         }
 
         /// Whether the connection is over TLS.
@@ -376,6 +401,74 @@ impl<'a> Conn<'a> {
         self.state.note_write(res);
     }
 
+    /// Writes a bulk string reply of `len` bytes read from `reader`, streamed to the
+    /// socket in chunks instead of held in memory: for serving a large file or blob.
+    /// The replies written before it are sent first; the ones after it follow as usual.
+    ///
+    /// # Errors
+    /// Reading `reader` failed or it ended before `len` bytes, or writing the socket
+    /// failed. The client has then received part of a reply that can never be
+    /// completed, so the connection is closed after this command, and nothing written
+    /// after this call is sent.
+    ///
+    /// ```no_run
+    /// use redcon::{Command, Conn};
+    /// use std::fs::File;
+    ///
+    /// redcon::listen_and_serve("127.0.0.1:6380", redcon::handler_fn(|conn, cmd| {
+    ///     // GETFILE: the whole of a file, whatever its size.
+    ///     let sent = File::open("/etc/hostname").and_then(|f| {
+    ///         let len = f.metadata()?.len();
+    ///         conn.write_bulk_from(f, len)
+    ///     });
+    ///     if let Err(e) = sent {
+    ///         log::warn!("{} failed: {e}", cmd.name().escape_ascii());
+    ///     }
+    /// }))?;
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
+    pub fn write_bulk_from(&mut self, mut reader: impl io::Read, len: u64) -> io::Result<()> {
+        let res = self.stream_bulk(&mut reader, len);
+        if let Err(e) = &res {
+            // Part of the reply may be out: nothing else can follow it on this stream.
+            self.state
+                .note_write(Err(io::Error::new(e.kind(), e.to_string())));
+        }
+        res
+    }
+
+    fn stream_bulk(&mut self, reader: &mut dyn io::Read, len: u64) -> io::Result<()> {
+        let size = usize::try_from(len).map_err(|_| io::ErrorKind::InvalidInput)?;
+        if self.state.out.is_discarding() {
+            // The reply is being dropped (see `Writer::is_discarding`): consume the
+            // reader all the same, so the caller sees the same outcome.
+            let n = io::copy(&mut io::Read::take(reader, len), &mut io::sink())?;
+            return if n == len {
+                Ok(())
+            } else {
+                Err(short_read(n, len))
+            };
+        }
+        crate::resp::append_bulk_header(self.state.out.buffer_mut(), size);
+        self.state.flush_with(&[])?;
+        // On the heap: a connection thread's stack is small.
+        let mut chunk = vec![0u8; (DIRECT_WRITE_MIN).min(size.max(1))];
+        let mut left = len;
+        while left > 0 {
+            let want = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = match reader.read(&mut chunk[..want]) {
+                Ok(0) => return Err(short_read(len - left, len)),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            self.state.flush_with(&[&chunk[..n]])?;
+            left -= n as u64;
+        }
+        self.state.out.buffer_mut().extend_from_slice(b"\r\n");
+        Ok(())
+    }
+
     /// Sends the replies written so far now, instead of at the end of the pipeline
     /// batch. Rarely needed: the server flushes after each batch, and whenever the
     /// buffer grows large.
@@ -393,6 +486,14 @@ impl<'a> Conn<'a> {
             }
         }
     }
+}
+
+/// The error for a reader that ended before the length it promised.
+fn short_read(got: u64, len: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("bulk reply source ended after {got} of {len} bytes"),
+    )
 }
 
 impl Deref for Conn<'_> {

@@ -162,7 +162,7 @@ pub use glob::{glob_match, glob_match_nocase};
 pub use handler::{handler_fn, CloseReason, Handler, HandlerFn, IntoHandler, IsClosure, IsHandler};
 #[cfg(feature = "tls")]
 pub use io::tls::load_tls_config;
-pub use io::{ListenAddr, PeerAddr};
+pub use io::{ListenAddr, PeerAddr, PeerCredentials};
 pub use resp::{Command, Protocol};
 #[cfg(feature = "tls")]
 pub use rustls;
