@@ -8,6 +8,9 @@
 // Each test file uses its own subset of these helpers.
 #![allow(dead_code)]
 
+#[cfg(feature = "tls")]
+pub mod tls;
+
 use redcon::{
     CloseReason, Command, Conn, Handler, IntoHandler, ListenAddr, ProtocolError, Server,
     ServerHandle,
