@@ -92,9 +92,11 @@ pub enum Error {
     /// The server was built without an address or listener to serve on.
     NoAddress,
     /// rustls rejected the TLS configuration or a session could not be created.
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     #[cfg(feature = "tls")]
     Tls(rustls::Error),
     /// A PEM file could not be read or held no usable item.
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     #[cfg(feature = "tls")]
     Pem(rustls::pki_types::pem::Error),
 }

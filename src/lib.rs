@@ -138,7 +138,8 @@
 //!
 //! - `tls` (default): TLS through rustls with the `ring` provider. Without it no TLS
 //!   code is compiled.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod commands;
 mod conn;
@@ -160,12 +161,15 @@ pub use detached::{ConnWriter, DetachedConn};
 pub use error::{Error, ProtocolError};
 pub use glob::{glob_match, glob_match_nocase};
 pub use handler::{handler_fn, CloseReason, Handler, HandlerFn, IntoHandler, IsClosure, IsHandler};
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 #[cfg(feature = "tls")]
 pub use io::tls::load_tls_config;
 pub use io::{ListenAddr, PeerAddr, PeerCredentials};
 pub use resp::{Command, Protocol};
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 #[cfg(feature = "tls")]
 pub use rustls;
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 #[cfg(feature = "tls")]
 pub use server::listen_and_serve_tls;
 pub use server::{

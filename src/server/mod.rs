@@ -166,6 +166,7 @@ impl<H: Handler> Server<H> {
     /// Serves TLS with this rustls configuration (see
     /// [`load_tls_config`](crate::load_tls_config) to build one from PEM files). Every
     /// connection on the listener must then speak TLS.
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
         self.config.tls = Some(config);
@@ -627,6 +628,7 @@ pub fn listen_and_serve<M>(addr: &str, handler: impl IntoHandler<M>) -> Result<(
 ///
 /// # Errors
 /// Binding the address failed.
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 #[cfg(feature = "tls")]
 pub fn listen_and_serve_tls<M>(
     addr: &str,
