@@ -84,6 +84,12 @@ impl ProtocolError {
 
 /// Errors from starting or running a [`Server`](crate::Server), and from loading TLS
 /// material.
+///
+/// ```
+/// // A server with nowhere to listen does not start.
+/// let r = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null())).start();
+/// assert!(matches!(r, Err(redcon::Error::NoAddress)));
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {

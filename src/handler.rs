@@ -8,6 +8,22 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Why a connection ended, as passed to [`Handler::on_close`].
+///
+/// ```
+/// use redcon::{CloseReason, Command, Conn, Handler};
+/// struct Audit;
+/// impl Handler for Audit {
+///     fn on_command(&self, conn: &mut Conn, _cmd: Command) {
+///         conn.write_string("OK");
+///     }
+///     fn on_close(&self, conn: &mut Conn, reason: &CloseReason) {
+///         if let CloseReason::Panic(msg) = reason {
+///             log::error!("client {}: handler panicked: {msg}", conn.id());
+///         }
+///     }
+/// }
+/// # let _ = Audit;
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum CloseReason {
@@ -272,10 +288,23 @@ pub trait IntoHandler<Marker> {
 }
 
 /// The [`IntoHandler`] marker for a value that is a [`Handler`] already.
+///
+/// ```
+/// use redcon::{IntoHandler, IsHandler};
+/// let mux = <redcon::mux::Mux as IntoHandler<IsHandler>>::into_handler(redcon::mux::Mux::new());
+/// # drop(mux);
+/// ```
 #[derive(Debug)]
 pub enum IsHandler {}
 
 /// The [`IntoHandler`] marker for a closure `Fn(&mut Conn, Command)`.
+///
+/// ```
+/// use redcon::{Command, Conn, IntoHandler, IsClosure};
+/// let f = |conn: &mut Conn, _: Command| conn.write_null();
+/// let h = IntoHandler::<IsClosure>::into_handler(f);
+/// # drop(h);
+/// ```
 #[derive(Debug)]
 pub enum IsClosure {}
 

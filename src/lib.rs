@@ -16,19 +16,20 @@
 //!
 //! ## The smallest server
 //!
-//! A closure `Fn(&mut Conn, Command)` is a [`Handler`]:
+//! A closure `Fn(&mut Conn, Command)` serves as a [`Handler`]; [`handler_fn`] lets its
+//! parameter types be inferred:
 //!
 //! ```no_run
-//! use redcon::{Command, Conn};
+//! use redcon::handler_fn;
 //!
 //! fn main() -> Result<(), redcon::Error> {
-//!     redcon::listen_and_serve("127.0.0.1:6380", |conn: &mut Conn, cmd: Command| {
+//!     redcon::listen_and_serve("127.0.0.1:6380", handler_fn(|conn, cmd| {
 //!         if cmd.is("ping") {
 //!             conn.write_string("PONG");
 //!         } else {
 //!             conn.write_error(redcon::reply::unknown_command(&cmd));
 //!         }
-//!     })
+//!     }))
 //! }
 //! ```
 //!

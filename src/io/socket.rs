@@ -11,6 +11,19 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The address of a connection's peer.
+///
+/// ```no_run
+/// use redcon::{handler_fn, PeerAddr};
+/// redcon::listen_and_serve("127.0.0.1:6380", handler_fn(|conn, _cmd| {
+///     // Only clients on this machine.
+///     match conn.peer_addr() {
+///         PeerAddr::Tcp(a) if a.ip().is_loopback() => conn.write_string("OK"),
+///         PeerAddr::Unix(_) => conn.write_string("OK"),
+///         _ => conn.write_error("ERR local clients only"),
+///     }
+/// }))?;
+/// # Ok::<(), redcon::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeerAddr {
     /// A TCP peer.

@@ -23,6 +23,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// command's full lowercase name (`"get"`, `"client|id"`) for Redis's
 /// `Can't execute '<name>'` error, or `Err` with the error Redis checks first (unknown
 /// command, wrong number of arguments). See [`PubSubHandler::command_check`].
+///
+/// ```
+/// use redcon::pubsub::CommandCheck;
+/// use std::sync::Arc;
+/// let check: Arc<CommandCheck> = Arc::new(|cmd| Ok(cmd.name().to_ascii_lowercase().escape_ascii().to_string()));
+/// # drop(check);
+/// ```
 pub type CommandCheck = dyn Fn(&Command<'_>) -> Result<String, Vec<u8>> + Send + Sync;
 
 /// The text after the command name in Redis 7's error for a command run in subscribed

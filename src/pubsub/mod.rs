@@ -40,10 +40,21 @@ use std::fmt;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Default limit on the messages (and replies) queued for one subscriber.
+///
+/// ```
+/// use redcon::pubsub::{PubSub, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_MESSAGES};
+/// // Twice the default message allowance, the default byte limit.
+/// let pubsub = PubSub::with_queue_limits(2 * DEFAULT_QUEUE_MESSAGES, DEFAULT_QUEUE_BYTES);
+/// # drop(pubsub);
+/// ```
 pub const DEFAULT_QUEUE_MESSAGES: usize = 100_000;
 
 /// Default limit on the bytes queued for one subscriber: Redis's default hard
 /// `client-output-buffer-limit` for pub/sub clients, 32 MiB.
+///
+/// ```
+/// assert_eq!(redcon::pubsub::DEFAULT_QUEUE_BYTES, 32 << 20);
+/// ```
 pub const DEFAULT_QUEUE_BYTES: usize = 32 * 1024 * 1024;
 
 /// A subscription asked for with [`PubSub::subscribe`] or [`PubSub::psubscribe`].
