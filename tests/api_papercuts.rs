@@ -151,8 +151,8 @@ fn static_reference_is_a_handler() {
 
 #[test]
 fn boxed_closure_is_a_handler() {
-    let f: Box<dyn Fn(&mut Conn<'_>, Command<'_>) + Send + Sync> =
-        Box::new(|conn, _| conn.write_string("boxed"));
+    // The Mux's boxed command function: `Box<dyn Fn(&mut Conn, Command) + Send + Sync>`.
+    let f: redcon::mux::CommandFn = Box::new(|conn, _| conn.write_string("boxed"));
     let server = start(f);
     let mut c = connect(&server);
     c.send(b"X\r\n");

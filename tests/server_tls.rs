@@ -8,12 +8,8 @@
 mod common;
 
 use common::tls::{tls_client, CERT, KEY};
-use common::{tcp_addr, Client, CloseLog, Reason};
-use redcon::rustls;
+use common::{CloseLog, Reason};
 use redcon::{CloseReason, Command, Conn, ConnWriter, Handler, Server, ServerHandle};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
-use std::net::TcpStream;
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
