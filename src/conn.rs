@@ -61,6 +61,13 @@ pub(crate) struct ConnState {
     /// Set in cluster mode: the topology this connection last saw, `ASKING`,
     /// `READONLY`.
     pub(crate) cluster: Option<crate::cluster::ClusterConn>,
+    /// The pub/sub hub whose handler serves this connection (its address, as an
+    /// identity only), so that [`PubSub::subscribe`](crate::pubsub::PubSub::subscribe)
+    /// can tell whether it can act on it.
+    pub(crate) pubsub_hub: Option<usize>,
+    /// Subscriptions the handler asked for while serving the current command, carried
+    /// out by the pub/sub handler once the command returns.
+    pub(crate) subscribe_requests: Vec<crate::pubsub::Request>,
 }
 
 /// See [`ConnState::before_error`].
@@ -86,6 +93,8 @@ impl ConnState {
             before_error: None,
             commands: None,
             cluster: None,
+            pubsub_hub: None,
+            subscribe_requests: Vec::new(),
         }
     }
 
@@ -152,6 +161,22 @@ macro_rules! shared_conn_methods {
         /// The client's address: a TCP peer, or a Unix-socket peer.
         pub fn peer_addr(&self) -> &PeerAddr {
             &self.state.peer
+        }
+
+        /// The address this end of the connection has: the server's TCP address the client
+        /// reached (useful with several listeners, or one bound to `0.0.0.0`), or the
+        /// server's Unix socket path. `None` for an unnamed Unix socket, or once the
+        /// connection has been handed on.
+        pub fn local_addr(&self) -> Option<crate::ListenAddr> {
+            self.state.sink.socket()?.local_addr()
+        }
+
+        /// The credentials of the process at the other end of a Unix-socket connection
+        /// (its uid, gid and pid, as the kernel recorded them when it connected), for
+        /// trusting local clients by who they are. `None` over TCP, on systems other than
+        /// Linux, or once the connection has been handed on.
+        pub fn peer_credentials(&self) -> Option<crate::PeerCredentials> {
+            self.state.sink.socket()?.peer_credentials()
         }
 
         /// Whether the connection is over TLS.
@@ -224,6 +249,60 @@ macro_rules! shared_conn_methods {
 }
 pub(crate) use shared_conn_methods;
 
+/// Inherent copies of the [`Writer`] methods whose arguments are values, for [`Conn`]
+/// and [`DetachedConn`]. They are reachable through `DerefMut` as well, but a method
+/// found through `DerefMut` borrows the whole connection mutably before its arguments
+/// are evaluated, so `conn.write_u64(conn.id())` would not compile; an inherent method
+/// takes a two-phase borrow, and it does. One list, so the two types stay alike.
+macro_rules! forward_writes {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+        #[doc = concat!("Same as [`Writer::", stringify!($name), "`](crate::resp::Writer::",
+            stringify!($name), "); callable with arguments read from the connection itself,")]
+        /// as in `conn.write_u64(conn.id())`.
+        #[inline]
+        pub fn $name(&mut self $(, $arg: $ty)*) {
+            self.state.out.$name($($arg),*)
+        }
+    )*};
+}
+pub(crate) use forward_writes;
+
+/// The list both [`Conn`] and [`DetachedConn`] forward ([`Conn`] has its own
+/// `write_bulk`, which writes large values straight to the socket).
+macro_rules! forward_value_writes {
+    () => {
+        $crate::conn::forward_writes! {
+            write_string(s: impl AsRef<[u8]>);
+            write_error(msg: impl AsRef<[u8]>);
+            write_int(n: i64);
+            write_i64(n: i64);
+            write_u64(n: u64);
+            write_bulk_string(s: &str);
+            write_array(n: usize);
+            write_null();
+            write_null_array();
+            write_bool(b: bool);
+            write_double(d: f64);
+            write_big_number(digits: impl AsRef<[u8]>);
+            write_verbatim(format: &str, data: impl AsRef<[u8]>);
+            write_blob_error(data: impl AsRef<[u8]>);
+            write_map(n: usize);
+            write_set(n: usize);
+            write_attribute(n: usize);
+            write_push(n: usize);
+        }
+
+        /// Same as [`Writer::write_any`](crate::resp::Writer::write_any); callable with
+        /// arguments read from the connection itself, as in
+        /// `conn.write_any(&conn.id())`.
+        #[inline]
+        pub fn write_any<T: $crate::resp::ToResp + ?Sized>(&mut self, value: &T) {
+            self.state.out.write_any(value)
+        }
+    };
+}
+pub(crate) use forward_value_writes;
+
 /// One client connection, as seen by a [`Handler`](crate::Handler).
 ///
 /// Every `write_*` method of [`Writer`] is available on `Conn` (it dereferences to
@@ -268,6 +347,7 @@ impl<'a> Conn<'a> {
     }
 
     shared_conn_methods!();
+    forward_value_writes!();
 
     /// Closes the connection once this command returns. Replies written so far,
     /// including to this command, are sent first; commands after it in the pipeline are
@@ -332,6 +412,74 @@ impl<'a> Conn<'a> {
         self.state.note_write(res);
     }
 
+    /// Writes a bulk string reply of `len` bytes read from `reader`, streamed to the
+    /// socket in chunks instead of held in memory: for serving a large file or blob.
+    /// The replies written before it are sent first; the ones after it follow as usual.
+    ///
+    /// # Errors
+    /// Reading `reader` failed or it ended before `len` bytes, or writing the socket
+    /// failed. The client has then received part of a reply that can never be
+    /// completed, so the connection is closed after this command, and nothing written
+    /// after this call is sent.
+    ///
+    /// ```no_run
+    /// use redcon::{Command, Conn};
+    /// use std::fs::File;
+    ///
+    /// redcon::listen_and_serve("127.0.0.1:6380", redcon::handler_fn(|conn, cmd| {
+    ///     // GETFILE: the whole of a file, whatever its size.
+    ///     let sent = File::open("/etc/hostname").and_then(|f| {
+    ///         let len = f.metadata()?.len();
+    ///         conn.write_bulk_from(f, len)
+    ///     });
+    ///     if let Err(e) = sent {
+    ///         log::warn!("{} failed: {e}", cmd.name().escape_ascii());
+    ///     }
+    /// }))?;
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
+    pub fn write_bulk_from(&mut self, mut reader: impl io::Read, len: u64) -> io::Result<()> {
+        let res = self.stream_bulk(&mut reader, len);
+        if let Err(e) = &res {
+            // Part of the reply may be out: nothing else can follow it on this stream.
+            self.state
+                .note_write(Err(io::Error::new(e.kind(), e.to_string())));
+        }
+        res
+    }
+
+    fn stream_bulk(&mut self, reader: &mut dyn io::Read, len: u64) -> io::Result<()> {
+        let size = usize::try_from(len).map_err(|_| io::ErrorKind::InvalidInput)?;
+        if self.state.out.is_discarding() {
+            // The reply is being dropped (see `Writer::is_discarding`): consume the
+            // reader all the same, so the caller sees the same outcome.
+            let n = io::copy(&mut io::Read::take(reader, len), &mut io::sink())?;
+            return if n == len {
+                Ok(())
+            } else {
+                Err(short_read(n, len))
+            };
+        }
+        crate::resp::append_bulk_header(self.state.out.buffer_mut(), size);
+        self.state.flush_with(&[])?;
+        // On the heap: a connection thread's stack is small.
+        let mut chunk = vec![0u8; (DIRECT_WRITE_MIN).min(size.max(1))];
+        let mut left = len;
+        while left > 0 {
+            let want = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let n = match reader.read(&mut chunk[..want]) {
+                Ok(0) => return Err(short_read(len - left, len)),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            self.state.flush_with(&[&chunk[..n]])?;
+            left -= n as u64;
+        }
+        self.state.out.buffer_mut().extend_from_slice(b"\r\n");
+        Ok(())
+    }
+
     /// Sends the replies written so far now, instead of at the end of the pipeline
     /// batch. Rarely needed: the server flushes after each batch, and whenever the
     /// buffer grows large.
@@ -349,6 +497,14 @@ impl<'a> Conn<'a> {
             }
         }
     }
+}
+
+/// The error for a reader that ended before the length it promised.
+fn short_read(got: u64, len: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("bulk reply source ended after {got} of {len} bytes"),
+    )
 }
 
 impl Deref for Conn<'_> {

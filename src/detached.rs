@@ -136,6 +136,7 @@ impl DetachedConn {
     }
 
     crate::conn::shared_conn_methods!();
+    crate::conn::forward_value_writes!();
 }
 
 impl Deref for DetachedConn {

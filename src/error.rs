@@ -84,6 +84,12 @@ impl ProtocolError {
 
 /// Errors from starting or running a [`Server`](crate::Server), and from loading TLS
 /// material.
+///
+/// ```
+/// // A server with nowhere to listen does not start.
+/// let r = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null())).start();
+/// assert!(matches!(r, Err(redcon::Error::NoAddress)));
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
@@ -92,9 +98,11 @@ pub enum Error {
     /// The server was built without an address or listener to serve on.
     NoAddress,
     /// rustls rejected the TLS configuration or a session could not be created.
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     #[cfg(feature = "tls")]
     Tls(rustls::Error),
     /// A PEM file could not be read or held no usable item.
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     #[cfg(feature = "tls")]
     Pem(rustls::pki_types::pem::Error),
 }

@@ -8,6 +8,22 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Why a connection ended, as passed to [`Handler::on_close`].
+///
+/// ```
+/// use redcon::{CloseReason, Command, Conn, Handler};
+/// struct Audit;
+/// impl Handler for Audit {
+///     fn on_command(&self, conn: &mut Conn, _cmd: Command) {
+///         conn.write_string("OK");
+///     }
+///     fn on_close(&self, conn: &mut Conn, reason: &CloseReason) {
+///         if let CloseReason::Panic(msg) = reason {
+///             log::error!("client {}: handler panicked: {msg}", conn.id());
+///         }
+///     }
+/// }
+/// # let _ = Audit;
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum CloseReason {
@@ -61,17 +77,50 @@ impl fmt::Display for CloseReason {
 /// and per-connection state in [`Conn::set_context`].
 ///
 /// Only [`on_command`](Handler::on_command) is required. A closure
-/// `Fn(&mut Conn, Command)` is a handler too:
+/// `Fn(&mut Conn, Command)` serves as one wherever a server takes a handler (see
+/// [`IntoHandler`]); [`handler_fn`] makes it one with its parameter types inferred:
 ///
 /// ```no_run
-/// use redcon::{Conn, Command};
-/// redcon::listen_and_serve("127.0.0.1:6380", |conn: &mut Conn, cmd: Command| {
-///     if cmd.is("ping") {
+/// redcon::listen_and_serve(
+///     "127.0.0.1:6380",
+///     redcon::handler_fn(|conn, cmd| {
+///         if cmd.is("ping") {
+///             conn.write_string("PONG");
+///         } else {
+///             conn.write_error("ERR unknown command");
+///         }
+///     }),
+/// )?;
+/// # Ok::<(), redcon::Error>(())
+/// ```
+///
+/// Handlers behind a pointer are handlers too: one handler value can serve several servers
+/// (an `Arc` shared by a TCP and a TLS server), be chosen at run time
+/// (`Box<dyn Handler>`), or live for the whole program (`&'static`, from `Box::leak` or
+/// a `static`). Every method is forwarded, so the pointer behaves exactly as the
+/// handler it points to.
+///
+/// ```
+/// use redcon::{Command, Conn, Handler, Server};
+/// use std::sync::Arc;
+///
+/// struct Pong;
+/// impl Handler for Pong {
+///     fn on_command(&self, conn: &mut Conn, _cmd: Command) {
 ///         conn.write_string("PONG");
-///     } else {
-///         conn.write_error("ERR unknown command");
 ///     }
-/// })?;
+/// }
+///
+/// let shared = Arc::new(Pong);
+/// let a = Server::new(shared.clone()).addr("127.0.0.1:0").start()?;
+/// let b = Server::new(shared).addr("127.0.0.1:0").start()?;
+/// let boxed: Box<dyn Handler> = Box::new(Pong);
+/// let c = Server::new(boxed).addr("127.0.0.1:0").start()?;
+/// static PONG: Pong = Pong;
+/// let d = Server::new(&PONG).addr("127.0.0.1:0").start()?;
+/// for s in [a, b, c, d] {
+///     s.shutdown();
+/// }
 /// # Ok::<(), redcon::Error>(())
 /// ```
 pub trait Handler: Send + Sync + 'static {
@@ -133,11 +182,147 @@ pub trait Handler: Send + Sync + 'static {
     }
 }
 
-impl<F> Handler for F
+// The pointer impls documented on `Handler`; one body for the three pointer types.
+macro_rules! forward_handler {
+    ($($ptr:ty),*) => {$(
+        impl<H: Handler + ?Sized> Handler for $ptr {
+            fn on_accept(&self, conn: &mut Conn<'_>) -> bool {
+                (**self).on_accept(conn)
+            }
+            fn on_command(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
+                (**self).on_command(conn, cmd)
+            }
+            fn on_close(&self, conn: &mut Conn<'_>, reason: &CloseReason) {
+                (**self).on_close(conn, reason)
+            }
+            fn on_hello(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
+                (**self).on_hello(conn, cmd)
+            }
+            fn commands(&self) -> Option<Arc<CommandTable>> {
+                (**self).commands()
+            }
+        }
+    )*};
+}
+forward_handler!(Box<H>, Arc<H>, &'static H);
+
+/// A closure as a [`Handler`]: what [`handler_fn`] returns, and what a closure passed to
+/// [`Server::new`](crate::Server::new) and the `listen_and_serve` functions becomes.
+///
+/// It is a wrapper, rather than every closure being a handler itself, so that
+/// `Box<H>` and `&'static H` can be handlers for any `H` (a boxed closure is a closure
+/// too, and the two rules would overlap).
+///
+/// ```
+/// use redcon::{handler_fn, Handler, HandlerFn};
+/// let h = handler_fn(|conn, _cmd| conn.write_string("OK"));
+/// fn is_handler(_: &impl Handler) {}
+/// is_handler(&h);
+/// # let _: &HandlerFn<_> = &h;
+/// ```
+#[derive(Clone, Copy)]
+pub struct HandlerFn<F>(F);
+
+impl<F> fmt::Debug for HandlerFn<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HandlerFn").finish_non_exhaustive()
+    }
+}
+
+impl<F> Handler for HandlerFn<F>
 where
     F: Fn(&mut Conn<'_>, Command<'_>) + Send + Sync + 'static,
 {
     fn on_command(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
-        self(conn, cmd)
+        (self.0)(conn, cmd)
+    }
+}
+
+/// Makes a closure a [`Handler`], with its parameter types inferred: `|conn, cmd|`
+/// needs no annotations here, because the closure's signature is this function's own
+/// bound. (A closure passed straight to [`Server::new`](crate::Server::new) works too,
+/// but there its parameters need their types written out.)
+///
+/// ```no_run
+/// redcon::listen_and_serve(
+///     "127.0.0.1:6380",
+///     redcon::handler_fn(|conn, cmd| {
+///         if cmd.is("ping") {
+///             conn.write_string("PONG");
+///         } else {
+///             conn.write_error(redcon::reply::unknown_command(&cmd));
+///         }
+///     }),
+/// )?;
+/// # Ok::<(), redcon::Error>(())
+/// ```
+pub fn handler_fn<F>(f: F) -> HandlerFn<F>
+where
+    F: Fn(&mut Conn<'_>, Command<'_>) + Send + Sync + 'static,
+{
+    HandlerFn(f)
+}
+
+/// What [`Server::new`](crate::Server::new), the `listen_and_serve` functions and
+/// [`PubSub::handler`](crate::pubsub::PubSub::handler) accept: a [`Handler`], or a
+/// closure `Fn(&mut Conn, Command)` (made one with [`HandlerFn`]).
+///
+/// `Marker` only tells the two apart ([`IsHandler`] or [`IsClosure`]); the compiler
+/// infers it, so it never needs writing.
+///
+/// ```
+/// use redcon::{Command, Conn, IntoHandler, Server};
+///
+/// fn serve_on_any_port<M>(h: impl IntoHandler<M>) -> redcon::ServerHandle {
+///     Server::new(h.into_handler()).addr("127.0.0.1:0").start().unwrap()
+/// }
+/// serve_on_any_port(|conn: &mut Conn, _: Command| conn.write_string("OK")).shutdown();
+/// serve_on_any_port(redcon::mux::Mux::new()).shutdown();
+/// ```
+pub trait IntoHandler<Marker> {
+    /// The handler this becomes.
+    type Handler: Handler;
+
+    /// Converts into the handler.
+    fn into_handler(self) -> Self::Handler;
+}
+
+/// The [`IntoHandler`] marker for a value that is a [`Handler`] already.
+///
+/// ```
+/// use redcon::{IntoHandler, IsHandler};
+/// let mux = <redcon::mux::Mux as IntoHandler<IsHandler>>::into_handler(redcon::mux::Mux::new());
+/// # drop(mux);
+/// ```
+#[derive(Debug)]
+pub enum IsHandler {}
+
+/// The [`IntoHandler`] marker for a closure `Fn(&mut Conn, Command)`.
+///
+/// ```
+/// use redcon::{Command, Conn, IntoHandler, IsClosure};
+/// let f = |conn: &mut Conn, _: Command| conn.write_null();
+/// let h = IntoHandler::<IsClosure>::into_handler(f);
+/// # drop(h);
+/// ```
+#[derive(Debug)]
+pub enum IsClosure {}
+
+impl<H: Handler> IntoHandler<IsHandler> for H {
+    type Handler = H;
+
+    fn into_handler(self) -> H {
+        self
+    }
+}
+
+impl<F> IntoHandler<IsClosure> for F
+where
+    F: Fn(&mut Conn<'_>, Command<'_>) + Send + Sync + 'static,
+{
+    type Handler = HandlerFn<F>;
+
+    fn into_handler(self) -> HandlerFn<F> {
+        HandlerFn(self)
     }
 }

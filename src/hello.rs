@@ -13,6 +13,12 @@ use crate::resp::{Command, Protocol};
 
 /// The `server` and `version` fields of the `HELLO` reply; set them with
 /// [`Server::server_info`](crate::Server::server_info).
+///
+/// ```
+/// let info = redcon::hello::ServerInfo::default();
+/// assert_eq!(info.server, "redis");
+/// assert_eq!(info.version, redcon::hello::REDIS_VERSION);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerInfo {
     /// The `server` field. Default: `"redis"`.
@@ -22,6 +28,10 @@ pub struct ServerInfo {
 }
 
 /// The Redis version reported by default.
+///
+/// ```
+/// assert!(redcon::hello::REDIS_VERSION.starts_with("7."));
+/// ```
 pub const REDIS_VERSION: &str = "7.0.15";
 
 impl Default for ServerInfo {
@@ -71,6 +81,23 @@ pub fn command_spec() -> CommandSpec {
 ///   `-ERR Syntax error in HELLO option '<opt>'`.
 ///
 /// A handler that overrides `on_hello` can still call this for the default behaviour.
+///
+/// ```
+/// use redcon::{Command, Conn, Handler};
+///
+/// /// Logs each HELLO, then answers it as usual.
+/// struct Logged;
+/// impl Handler for Logged {
+///     fn on_command(&self, conn: &mut Conn, _cmd: Command) {
+///         conn.write_string("OK");
+///     }
+///     fn on_hello(&self, conn: &mut Conn, cmd: Command) {
+///         log::info!("client {} says HELLO", conn.id());
+///         redcon::hello::reply(conn, cmd);
+///     }
+/// }
+/// # let _ = Logged;
+/// ```
 pub fn reply(conn: &mut Conn<'_>, cmd: Command<'_>) {
     let mut protocol = conn.protocol();
     if let Some(ver) = cmd.get(1) {

@@ -16,19 +16,20 @@
 //!
 //! ## The smallest server
 //!
-//! A closure `Fn(&mut Conn, Command)` is a [`Handler`]:
+//! A closure `Fn(&mut Conn, Command)` serves as a [`Handler`]; [`handler_fn`] lets its
+//! parameter types be inferred:
 //!
 //! ```no_run
-//! use redcon::{Command, Conn};
+//! use redcon::handler_fn;
 //!
 //! fn main() -> Result<(), redcon::Error> {
-//!     redcon::listen_and_serve("127.0.0.1:6380", |conn: &mut Conn, cmd: Command| {
+//!     redcon::listen_and_serve("127.0.0.1:6380", handler_fn(|conn, cmd| {
 //!         if cmd.is("ping") {
 //!             conn.write_string("PONG");
 //!         } else {
 //!             conn.write_error(redcon::reply::unknown_command(&cmd));
 //!         }
-//!     })
+//!     }))
 //! }
 //! ```
 //!
@@ -138,7 +139,8 @@
 //!
 //! - `tls` (default): TLS through rustls with the `ring` provider. Without it no TLS
 //!   code is compiled.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod cluster;
 pub mod commands;
@@ -160,13 +162,16 @@ pub use conn::Conn;
 pub use detached::{ConnWriter, DetachedConn};
 pub use error::{Error, ProtocolError};
 pub use glob::{glob_match, glob_match_nocase};
-pub use handler::{CloseReason, Handler};
+pub use handler::{handler_fn, CloseReason, Handler, HandlerFn, IntoHandler, IsClosure, IsHandler};
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 #[cfg(feature = "tls")]
 pub use io::tls::load_tls_config;
-pub use io::{ListenAddr, PeerAddr};
+pub use io::{ListenAddr, PeerAddr, PeerCredentials};
 pub use resp::{Command, Protocol};
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 #[cfg(feature = "tls")]
 pub use rustls;
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 #[cfg(feature = "tls")]
 pub use server::listen_and_serve_tls;
 pub use server::{

@@ -5,6 +5,15 @@ use crate::resp::Command;
 
 /// Redis's `CLIENT SETNAME` / `HELLO SETNAME` error for a name with spaces or
 /// non-printable bytes.
+///
+/// ```
+/// # let name = b"has space";
+/// # let mut out = Vec::new();
+/// if !redcon::reply::valid_client_name(name) {
+///     out.push(redcon::reply::INVALID_CLIENT_NAME);
+/// }
+/// # assert_eq!(out.len(), 1);
+/// ```
 pub const INVALID_CLIENT_NAME: &str =
     "ERR Client names cannot contain spaces, newlines or special characters.";
 
@@ -76,10 +85,22 @@ pub fn wrong_arity(full_name: &str) -> String {
 }
 
 /// `ERR syntax error`.
+///
+/// ```
+/// assert!(redcon::reply::SYNTAX_ERROR.starts_with("ERR ") && redcon::reply::SYNTAX_ERROR.contains("syntax error"));
+/// ```
 pub const SYNTAX_ERROR: &str = "ERR syntax error";
 
 /// `ERR value is not an integer or out of range`.
+///
+/// ```
+/// assert!(redcon::reply::NOT_AN_INTEGER.starts_with("ERR ") && redcon::reply::NOT_AN_INTEGER.contains("not an integer"));
+/// ```
 pub const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
 
 /// `ERR increment or decrement would overflow`.
+///
+/// ```
+/// assert!(redcon::reply::OVERFLOW.starts_with("ERR ") && redcon::reply::OVERFLOW.contains("would overflow"));
+/// ```
 pub const OVERFLOW: &str = "ERR increment or decrement would overflow";

@@ -11,6 +11,17 @@ use std::path::{Path, PathBuf};
 use socket2::{Domain, SockAddr, Socket as RawSocket, Type};
 
 /// Where a server listens.
+///
+/// ```
+/// use redcon::{handler_fn, ListenAddr, Server};
+/// let server = Server::new(handler_fn(|conn, _| conn.write_null()))
+///     .addr("127.0.0.1:0")
+///     .start()?;
+/// let ListenAddr::Tcp(addr) = server.local_addr() else { unreachable!() };
+/// assert_ne!(addr.port(), 0);
+/// server.shutdown();
+/// # Ok::<(), redcon::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ListenAddr {
     /// A TCP address.

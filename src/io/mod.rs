@@ -10,6 +10,6 @@ mod transport;
 
 pub use listener::ListenAddr;
 pub(crate) use listener::Listener;
-pub use socket::PeerAddr;
 pub(crate) use socket::Socket;
+pub use socket::{PeerAddr, PeerCredentials};
 pub(crate) use transport::{ReadHalf, WriteHalf};

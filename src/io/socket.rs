@@ -2,6 +2,7 @@
 //! so that a connection's reader, its writer and the server's shutdown path can share
 //! one `Arc<Socket>` without duplicating the file descriptor.
 
+use super::ListenAddr;
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -10,6 +11,19 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The address of a connection's peer.
+///
+/// ```no_run
+/// use redcon::{handler_fn, PeerAddr};
+/// redcon::listen_and_serve("127.0.0.1:6380", handler_fn(|conn, _cmd| {
+///     // Only clients on this machine.
+///     match conn.peer_addr() {
+///         PeerAddr::Tcp(a) if a.ip().is_loopback() => conn.write_string("OK"),
+///         PeerAddr::Unix(_) => conn.write_string("OK"),
+///         _ => conn.write_error("ERR local clients only"),
+///     }
+/// }))?;
+/// # Ok::<(), redcon::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PeerAddr {
     /// A TCP peer.
@@ -28,6 +42,28 @@ impl fmt::Display for PeerAddr {
             PeerAddr::Unix(None) => f.write_str("unix"),
         }
     }
+}
+
+/// Who is at the other end of a Unix socket, as the kernel recorded it when the peer
+/// connected (`SO_PEERCRED`): trustworthy, unlike anything the client says. See
+/// [`Conn::peer_credentials`](crate::Conn::peer_credentials).
+///
+/// ```
+/// use redcon::PeerCredentials;
+/// fn is_root(c: &PeerCredentials) -> bool {
+///     c.uid == 0
+/// }
+/// # let _ = is_root;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PeerCredentials {
+    /// The peer's effective user id.
+    pub uid: u32,
+    /// The peer's effective group id.
+    pub gid: u32,
+    /// The peer's process id.
+    pub pid: i32,
 }
 
 /// An accepted stream socket.
@@ -50,6 +86,53 @@ impl Socket {
                     .and_then(|a| a.as_pathname().map(|p| p.to_path_buf())),
             ),
         }
+    }
+
+    /// This end's address: the TCP address the client connected to, or the path of the
+    /// Unix socket (`None` for an unnamed one, as from `socketpair`).
+    pub(crate) fn local_addr(&self) -> Option<ListenAddr> {
+        match self {
+            Socket::Tcp(s) => s.local_addr().ok().map(ListenAddr::Tcp),
+            Socket::Unix(s) => s
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_pathname().map(|p| ListenAddr::Unix(p.to_path_buf()))),
+        }
+    }
+
+    /// The Unix-socket peer's credentials; `None` over TCP and off Linux.
+    #[cfg(target_os = "linux")]
+    pub(crate) fn peer_credentials(&self) -> Option<PeerCredentials> {
+        use std::os::fd::AsRawFd;
+        let Socket::Unix(s) = self else { return None };
+        let mut cred = libc::ucred {
+            pid: 0,
+            uid: 0,
+            gid: 0,
+        };
+        let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+        // SAFETY: SO_PEERCRED writes at most `len` bytes, the size of the live, writable
+        // `ucred` the pointer points to, and stores the size written in `len`; the
+        // descriptor is open for the call's length.
+        let r = unsafe {
+            libc::getsockopt(
+                s.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PEERCRED,
+                (&mut cred as *mut libc::ucred).cast(),
+                &mut len,
+            )
+        };
+        (r == 0 && len as usize == std::mem::size_of::<libc::ucred>()).then_some(PeerCredentials {
+            uid: cred.uid,
+            gid: cred.gid,
+            pid: cred.pid,
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn peer_credentials(&self) -> Option<PeerCredentials> {
+        None
     }
 
     pub(crate) fn shutdown(&self, how: Shutdown) {

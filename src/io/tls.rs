@@ -31,6 +31,7 @@ const RAW_CHUNK: usize = 16 * 1024 + 512;
 /// let config = redcon::load_tls_config("cert.pem", "key.pem")?;
 /// # Ok::<(), redcon::Error>(())
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub fn load_tls_config(
     cert_chain_pem: impl AsRef<Path>,
     private_key_pem: impl AsRef<Path>,

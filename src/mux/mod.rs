@@ -18,6 +18,12 @@ use std::sync::Arc;
 pub use crate::commands::Arity;
 
 /// A command handler function, as stored by the [`Mux`].
+///
+/// ```
+/// use redcon::mux::CommandFn;
+/// let f: CommandFn = Box::new(|conn, _cmd| conn.write_string("PONG"));
+/// # drop(f);
+/// ```
 pub type CommandFn = Box<dyn Fn(&mut Conn<'_>, Command<'_>) + Send + Sync>;
 
 /// A route: the command's description and its handler (`None` for a container that

@@ -4,11 +4,11 @@
 //! what a subscribed client may run.
 
 use super::queue::{Item, WriterThread};
-use super::{Kind, PubSub};
+use super::{Kind, PubSub, Request};
 use crate::commands::{CommandSpec, CommandTable, Flags};
 use crate::conn::{BeforeError, Conn};
 use crate::detached::{ConnWriter, DetachedConn};
-use crate::handler::{CloseReason, Handler};
+use crate::handler::{CloseReason, Handler, IntoHandler};
 use crate::io::Socket;
 use crate::reply;
 use crate::resp::{
@@ -23,6 +23,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// command's full lowercase name (`"get"`, `"client|id"`) for Redis's
 /// `Can't execute '<name>'` error, or `Err` with the error Redis checks first (unknown
 /// command, wrong number of arguments). See [`PubSubHandler::command_check`].
+///
+/// ```
+/// use redcon::pubsub::CommandCheck;
+/// use std::sync::Arc;
+/// let check: Arc<CommandCheck> = Arc::new(|cmd| Ok(cmd.name().to_ascii_lowercase().escape_ascii().to_string()));
+/// # drop(check);
+/// ```
 pub type CommandCheck = dyn Fn(&Command<'_>) -> Result<String, Vec<u8>> + Send + Sync;
 
 /// The text after the command name in Redis 7's error for a command run in subscribed
@@ -275,7 +282,8 @@ impl<H: Handler> PubSubHandler<H> {
     /// });
     /// # drop(h);
     /// ```
-    pub fn new(pubsub: PubSub, inner: H) -> Self {
+    pub fn new<M>(pubsub: PubSub, inner: impl IntoHandler<M, Handler = H>) -> Self {
+        let inner = inner.into_handler();
         let table = inner.commands().map(|inner_table| {
             let mut table = (*inner_table).clone();
             for spec in command_specs() {
@@ -351,12 +359,12 @@ impl<H: Handler> PubSubHandler<H> {
         &self.ctx.pubsub
     }
 
-    /// Detaches the connection and serves it with a session that starts by subscribing.
-    fn start_session(&self, conn: &mut Conn<'_>, kind: Kind, cmd: Command<'_>) {
+    /// Detaches the connection and serves it with a session that starts by subscribing
+    /// to `requests`.
+    fn start_session(&self, conn: &mut Conn<'_>, requests: Vec<Request>) {
         let ctx = self.ctx.clone();
         let id = conn.id();
         let socket = conn.state.sink.socket().cloned();
-        let names: Vec<Vec<u8>> = cmd.args().skip(1).map(<[u8]>::to_vec).collect();
         conn.detach(move |mut d: DetachedConn| {
             let session = Session {
                 ctx,
@@ -377,7 +385,7 @@ impl<H: Handler> PubSubHandler<H> {
                     let _ = d.close();
                     return;
                 }
-                session.subscribe(&mut st, protocol, kind, names.iter().map(|n| &n[..]));
+                session.subscribe_all(&mut st, protocol, &requests);
                 d.set_before_error(drain_before_error(&st));
             }
             // Serves until the client leaves (then `on_close` cleans up) or the wrapped
@@ -387,14 +395,35 @@ impl<H: Handler> PubSubHandler<H> {
     }
 }
 
+/// The subscriptions the wrapped handler asked for while serving the command that just
+/// returned ([`PubSub::subscribe`]); none if that command closes or detaches the
+/// connection, which then has no future to subscribe.
+fn take_requests(conn: &mut Conn<'_>) -> Vec<Request> {
+    let requests = std::mem::take(&mut conn.state.subscribe_requests);
+    if conn.state.close || conn.state.detach.is_some() {
+        return Vec::new();
+    }
+    requests
+}
+
+/// A `(P)SUBSCRIBE` command's names as subscription requests.
+fn requests_of(kind: Kind, cmd: &Command<'_>) -> Vec<Request> {
+    cmd.args().skip(1).map(|n| (kind, n.into())).collect()
+}
+
 impl<H: Handler> Handler for PubSubHandler<H> {
     fn on_accept(&self, conn: &mut Conn<'_>) -> bool {
+        conn.state.pubsub_hub = Some(self.ctx.pubsub.identity());
         self.ctx.inner.on_accept(conn)
     }
 
     fn on_command(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
-        if let Some(kind) = self.ctx.serve_unsubscribed(conn, cmd) {
-            self.start_session(conn, kind, cmd);
+        let requests = match self.ctx.serve_unsubscribed(conn, cmd) {
+            Some(kind) => requests_of(kind, &cmd),
+            None => take_requests(conn),
+        };
+        if !requests.is_empty() {
+            self.start_session(conn, requests);
         }
     }
 
@@ -575,6 +604,31 @@ impl<H: Handler> Session<H> {
         sub.push_reply(out);
     }
 
+    /// [`subscribe`](Self::subscribe) for each request, in order.
+    fn subscribe_all(&self, st: &mut State, protocol: Protocol, requests: &[Request]) {
+        for (kind, name) in requests {
+            self.subscribe(st, protocol, *kind, std::iter::once(&name[..]));
+        }
+    }
+
+    /// Subscribes a connection served by this session, entering subscribed mode first if
+    /// it has left it: the replies already written to `conn` are queued ahead of the
+    /// confirmations, so they keep their order. Closes the connection if no writer
+    /// thread can be started.
+    fn subscribe_now(&self, st: &mut State, conn: &mut Conn<'_>, requests: &[Request]) {
+        let earlier = conn.buffer_mut().split_off(0);
+        let protocol = conn.protocol();
+        if self.enter(st, protocol) {
+            if let Some(w) = &st.writer {
+                w.sub.push_reply(earlier);
+            }
+            self.subscribe_all(st, protocol, requests);
+        } else {
+            conn.buffer_mut().extend_from_slice(&earlier);
+            conn.close();
+        }
+    }
+
     /// Unsubscribes from the names in `cmd` (all of `kind` if none) and queues the
     /// confirmations, under one registry lock: every message queued before is written
     /// before them, none after. Leaves subscribed mode when nothing is left.
@@ -732,17 +786,11 @@ impl<H: Handler> Handler for Session<H> {
         } else if let Some(kind) = self.ctx.serve_unsubscribed(conn, cmd) {
             // Subscribing again after having left: replies to the commands before this
             // one in the pipeline are still in the buffer and must go out first.
-            let earlier = conn.buffer_mut().split_off(0);
-            let protocol = conn.protocol();
-            if self.enter(&mut st, protocol) {
-                if let Some(w) = &st.writer {
-                    w.sub.push_reply(earlier);
-                }
-                self.subscribe(&mut st, protocol, kind, cmd.args().skip(1));
-            } else {
-                conn.buffer_mut().extend_from_slice(&earlier);
-                conn.close();
-            }
+            self.subscribe_now(&mut st, conn, &requests_of(kind, &cmd));
+        }
+        let requests = take_requests(conn);
+        if !requests.is_empty() {
+            self.subscribe_now(&mut st, conn, &requests);
         }
         self.after(&mut st, conn);
     }

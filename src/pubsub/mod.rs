@@ -31,7 +31,8 @@ mod queue;
 
 pub use handler::{command_specs, CommandCheck, PubSubHandler};
 
-use crate::handler::Handler;
+use crate::conn::Conn;
+use crate::handler::{Handler, IntoHandler};
 use crate::resp::{append_array_len, append_bulk};
 use queue::{Limits, Subscriber};
 use std::collections::HashMap;
@@ -39,11 +40,25 @@ use std::fmt;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Default limit on the messages (and replies) queued for one subscriber.
+///
+/// ```
+/// use redcon::pubsub::{PubSub, DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_MESSAGES};
+/// // Twice the default message allowance, the default byte limit.
+/// let pubsub = PubSub::with_queue_limits(2 * DEFAULT_QUEUE_MESSAGES, DEFAULT_QUEUE_BYTES);
+/// # drop(pubsub);
+/// ```
 pub const DEFAULT_QUEUE_MESSAGES: usize = 100_000;
 
 /// Default limit on the bytes queued for one subscriber: Redis's default hard
 /// `client-output-buffer-limit` for pub/sub clients, 32 MiB.
+///
+/// ```
+/// assert_eq!(redcon::pubsub::DEFAULT_QUEUE_BYTES, 32 << 20);
+/// ```
 pub const DEFAULT_QUEUE_BYTES: usize = 32 * 1024 * 1024;
+
+/// A subscription asked for with [`PubSub::subscribe`] or [`PubSub::psubscribe`].
+pub(crate) type Request = (Kind, Box<[u8]>);
 
 /// Subscribers by channel, or by pattern.
 type Table = HashMap<Box<[u8]>, Vec<Arc<Subscriber>>>;
@@ -56,7 +71,7 @@ struct Registry {
 
 /// Whether a subscription is to a channel or to a pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Channel,
     Pattern,
 }
@@ -186,7 +201,10 @@ impl PubSub {
     /// redcon::listen_and_serve("127.0.0.1:6380", pubsub.handler(mux))?;
     /// # Ok::<(), redcon::Error>(())
     /// ```
-    pub fn handler<H: Handler>(&self, inner: H) -> PubSubHandler<H> {
+    pub fn handler<M, H: Handler>(
+        &self,
+        inner: impl IntoHandler<M, Handler = H>,
+    ) -> PubSubHandler<H> {
         PubSubHandler::new(self.clone(), inner)
     }
 
@@ -225,6 +243,79 @@ impl PubSub {
             }
         }
         receivers
+    }
+
+    /// Subscribes the client of `conn` to `channel` from the server's side, as if it had
+    /// sent `SUBSCRIBE channel` (Go redcon's `PubSub.Subscribe(conn, channel)`): once the
+    /// command being served returns, the client receives its replies to it, then the
+    /// `subscribe` confirmation Redis sends, then every message published on the
+    /// channel. Call it from a handler wrapped by this hub's [`handler`](Self::handler),
+    /// in [`on_command`](crate::Handler::on_command).
+    ///
+    /// Returns `false`, and does nothing, if `conn` is not served by a handler of this
+    /// hub.
+    ///
+    /// ```
+    /// use redcon::pubsub::PubSub;
+    /// use redcon::{Command, Conn, Server};
+    /// use std::io::{Read, Write};
+    ///
+    /// let pubsub = PubSub::new();
+    /// let hub = pubsub.clone();
+    /// // JOIN <room>: the client is subscribed without knowing pub/sub commands.
+    /// let handler = pubsub.handler(move |conn: &mut Conn, cmd: Command| {
+    ///     if cmd.is("join") && cmd.len() == 2 {
+    ///         hub.subscribe(conn, &cmd[1]);
+    ///     } else {
+    ///         conn.write_error(redcon::reply::unknown_command(&cmd));
+    ///     }
+    /// });
+    /// let server = Server::new(handler).addr("127.0.0.1:0").start()?;
+    /// let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// c.write_all(b"JOIN lobby\r\n")?;
+    /// let mut confirm = [0u8; 34];
+    /// c.read_exact(&mut confirm)?;
+    /// assert_eq!(&confirm, b"*3\r\n$9\r\nsubscribe\r\n$5\r\nlobby\r\n:1\r\n");
+    /// assert_eq!(pubsub.publish("lobby", "hi"), 1);
+    /// server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn subscribe(&self, conn: &mut Conn<'_>, channel: impl AsRef<[u8]>) -> bool {
+        self.request(conn, Kind::Channel, channel.as_ref())
+    }
+
+    /// Subscribes the client of `conn` to the channels matching `pattern`, as if it had
+    /// sent `PSUBSCRIBE pattern`; see [`subscribe`](Self::subscribe).
+    ///
+    /// ```
+    /// use redcon::pubsub::PubSub;
+    /// use redcon::{Command, Conn};
+    /// let pubsub = PubSub::new();
+    /// let hub = pubsub.clone();
+    /// let handler = pubsub.handler(move |conn: &mut Conn, cmd: Command| {
+    ///     if cmd.is("follow") && cmd.len() == 2 {
+    ///         let mut pattern = cmd[1].to_vec();
+    ///         pattern.extend_from_slice(b".*");
+    ///         hub.psubscribe(conn, pattern);
+    ///     }
+    /// });
+    /// # drop(handler);
+    /// ```
+    pub fn psubscribe(&self, conn: &mut Conn<'_>, pattern: impl AsRef<[u8]>) -> bool {
+        self.request(conn, Kind::Pattern, pattern.as_ref())
+    }
+
+    fn request(&self, conn: &mut Conn<'_>, kind: Kind, name: &[u8]) -> bool {
+        if conn.state.pubsub_hub != Some(self.identity()) {
+            return false;
+        }
+        conn.state.subscribe_requests.push((kind, name.into()));
+        true
+    }
+
+    /// Tells this hub apart from others; stable for as long as any clone lives.
+    fn identity(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
     }
 
     /// The number of subscribers of `channel` (pattern subscriptions not counted), as

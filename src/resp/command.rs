@@ -101,6 +101,24 @@ impl<'a> Command<'a> {
         }
     }
 
+    /// The request exactly as the client sent it: the whole multibulk frame, or the
+    /// inline line with its line ending (Go redcon's `Command.Raw`). For proxying,
+    /// logging or replication without encoding the arguments again.
+    ///
+    /// ```
+    /// use redcon::resp::{Parsed, Parser};
+    /// let mut p = Parser::new();
+    /// let input = b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\nPING\r\n";
+    /// let Ok(Parsed::Command { command, consumed }) = p.parse(input) else { panic!() };
+    /// assert_eq!(command.raw(), b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+    /// let Ok(Parsed::Command { command, .. }) = p.parse(&input[consumed..]) else { panic!() };
+    /// assert_eq!(command.raw(), b"PING\r\n");
+    /// ```
+    #[inline]
+    pub fn raw(&self) -> &'a [u8] {
+        self.input
+    }
+
     /// Whether the request came as an inline (telnet) line rather than multibulk.
     #[inline]
     pub fn is_inline(&self) -> bool {

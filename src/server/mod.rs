@@ -12,7 +12,7 @@ use registry::Shared;
 use crate::cluster::Cluster;
 use crate::commands::CommandTable;
 use crate::error::Error;
-use crate::handler::{CloseReason, Handler};
+use crate::handler::{CloseReason, Handler, IntoHandler};
 use crate::hello::ServerInfo;
 use crate::io::{ListenAddr, Listener, Socket, WriteHalf};
 use crate::resp::Limits;
@@ -25,7 +25,8 @@ use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
+use std::sync::mpsc::Sender;
+use std::sync::{Condvar, Mutex};
 
 /// Called with each error from `accept` (e.g. out of file descriptors). The server
 /// goes on accepting after a short pause.
@@ -130,10 +131,16 @@ pub struct Server<H: Handler> {
 }
 
 impl<H: Handler> Server<H> {
-    /// A server for `handler`, with Redis's defaults and no address yet.
-    pub fn new(handler: H) -> Self {
+    /// A server for `handler` (a [`Handler`], or a closure: see
+    /// [`IntoHandler`](crate::IntoHandler)), with Redis's defaults and no address yet.
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _cmd| conn.write_null()));
+    /// # drop(server);
+    /// ```
+    pub fn new<M>(handler: impl IntoHandler<M, Handler = H>) -> Self {
         Server {
-            handler: Arc::new(handler),
+            handler: Arc::new(handler.into_handler()),
             bind: Bind::None,
             config: Config::default(),
             ready: None,
@@ -142,6 +149,13 @@ impl<H: Handler> Server<H> {
 
     /// Listens on a TCP address, `host:port` (anything `ToSocketAddrs` resolves; port 0
     /// picks a free port).
+    ///
+    /// ```no_run
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("0.0.0.0:6380");
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn addr(mut self, addr: impl Into<String>) -> Self {
         self.bind = Bind::Tcp(addr.into());
         self
@@ -149,18 +163,39 @@ impl<H: Handler> Server<H> {
 
     /// Listens on a Unix socket at `path`. A stale socket file from an earlier run is
     /// replaced; the file is removed when the server stops.
+    ///
+    /// ```no_run
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .unix("redcon.sock");
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn unix(mut self, path: impl Into<PathBuf>) -> Self {
         self.bind = Bind::Unix(path.into());
         self
     }
 
     /// Serves on a TCP listener you bound yourself.
+    ///
+    /// ```no_run
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .listener(std::net::TcpListener::bind("127.0.0.1:0")?);
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn listener(mut self, listener: TcpListener) -> Self {
         self.bind = Bind::TcpListener(listener);
         self
     }
 
     /// Serves on a Unix listener you bound yourself.
+    ///
+    /// ```no_run
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .unix_listener(std::os::unix::net::UnixListener::bind("own.sock")?);
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn unix_listener(mut self, listener: UnixListener) -> Self {
         self.bind = Bind::UnixListener(listener);
         self
@@ -169,6 +204,14 @@ impl<H: Handler> Server<H> {
     /// Serves TLS with this rustls configuration (see
     /// [`load_tls_config`](crate::load_tls_config) to build one from PEM files). Every
     /// connection on the listener must then speak TLS.
+    ///
+    /// ```no_run
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .tls(redcon::load_tls_config("cert.pem", "key.pem")?);
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     #[cfg(feature = "tls")]
     pub fn tls(mut self, config: Arc<rustls::ServerConfig>) -> Self {
         self.config.tls = Some(config);
@@ -194,6 +237,13 @@ impl<H: Handler> Server<H> {
     }
 
     /// How long a TLS client may take to complete its handshake. Default: 10 s.
+    ///
+    /// ```
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .tls_handshake_timeout(std::time::Duration::from_secs(3));
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
         self.config.tls_handshake_timeout = timeout;
         self
@@ -201,6 +251,13 @@ impl<H: Handler> Server<H> {
 
     /// Closes connections that send nothing for this long. Default: none (Redis's
     /// `timeout 0`). A blocked read with a timeout costs no CPU while it waits.
+    ///
+    /// ```
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .idle_timeout(std::time::Duration::from_secs(300));
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.config.idle_timeout = Some(timeout);
         self
@@ -209,6 +266,13 @@ impl<H: Handler> Server<H> {
     /// Drops a client whose replies cannot be written for this long (it stopped reading
     /// and its socket buffer is full), instead of holding its thread and memory forever.
     /// `None` waits forever. Default: 30 s.
+    ///
+    /// ```
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .write_timeout(Some(std::time::Duration::from_secs(10)));
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn write_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.config.write_timeout = timeout;
         self
@@ -220,6 +284,13 @@ impl<H: Handler> Server<H> {
     /// closed at once without a thread (plain ones still get the error, TLS ones
     /// nothing), so a flood of connections or of stalled TLS handshakes cannot pile up
     /// threads. Default: 10,000 (as Redis).
+    ///
+    /// ```
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .max_clients(1_000);
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_clients(mut self, n: usize) -> Self {
         self.config.max_clients = n;
         self
@@ -227,6 +298,13 @@ impl<H: Handler> Server<H> {
 
     /// Stack size of each connection thread. Only the pages a thread touches use
     /// memory. Default: 256 KiB.
+    ///
+    /// ```
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .stack_size(512 * 1024);
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.config.stack_size = bytes;
         self
@@ -236,6 +314,13 @@ impl<H: Handler> Server<H> {
     /// demand, shrunk back after a large command). Default: 512 bytes, so an idle client
     /// that sent only small commands holds little memory; a busy one grows its buffer
     /// in a few reads and keeps it.
+    ///
+    /// ```
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .read_buffer_size(16 * 1024);
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn read_buffer_size(mut self, bytes: usize) -> Self {
         self.config.read_buffer_size = bytes.max(64);
         self
@@ -243,6 +328,13 @@ impl<H: Handler> Server<H> {
 
     /// Most unparsed input a client may have buffered before it is disconnected without
     /// a reply (Redis's `client-query-buffer-limit`). Default: 1 GiB.
+    ///
+    /// ```
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .max_query_buffer(64 << 20);
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_query_buffer(mut self, bytes: usize) -> Self {
         self.config.max_query_buffer = bytes;
         self
@@ -250,12 +342,26 @@ impl<H: Handler> Server<H> {
 
     /// Largest bulk argument accepted (Redis's `proto-max-bulk-len`); a larger `$len` is a
     /// protocol error. Default: 512 MiB.
+    ///
+    /// ```
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .max_bulk_len(16 << 20);
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_bulk_len(mut self, bytes: usize) -> Self {
         self.config.limits.max_bulk_len = bytes;
         self
     }
 
     /// Longest inline request line, and longest `*`/`$` header. Default: 64 KiB.
+    ///
+    /// ```
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .max_inline_len(4096);
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_inline_len(mut self, bytes: usize) -> Self {
         self.config.limits.max_inline_len = bytes;
         self
@@ -263,12 +369,26 @@ impl<H: Handler> Server<H> {
 
     /// Largest argument count accepted in one multibulk request. Default: `i32::MAX` (as
     /// Redis 7).
+    ///
+    /// ```
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .max_multibulk_len(1 << 20);
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn max_multibulk_len(mut self, n: usize) -> Self {
         self.config.limits.max_multibulk_len = n;
         self
     }
 
     /// Sets `TCP_NODELAY` on accepted TCP connections. Default: on.
+    ///
+    /// ```
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .nodelay(false);
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn nodelay(mut self, on: bool) -> Self {
         self.config.nodelay = on;
         self
@@ -278,6 +398,13 @@ impl<H: Handler> Server<H> {
     /// `net.core.somaxconn`). Default: 4096. Redis uses 511, but accepting here costs a
     /// thread spawn per client, so a burst of connections needs a deeper queue: a full
     /// one drops the client's SYN, and the client waits a second to retry.
+    ///
+    /// ```
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .backlog(511);
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn backlog(mut self, n: i32) -> Self {
         self.config.backlog = n;
         self
@@ -285,12 +412,26 @@ impl<H: Handler> Server<H> {
 
     /// How long [`ServerHandle::shutdown`] lets connections finish their last replies,
     /// and their clients receive them, before it forces the sockets closed. Default: 5 s.
+    ///
+    /// ```
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .shutdown_grace(std::time::Duration::from_millis(500));
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.config.shutdown_grace = grace;
         self
     }
 
     /// Called with each `accept` error. Default: log a warning.
+    ///
+    /// ```
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .on_accept_error(|e| eprintln!("accept: {e}"));
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn on_accept_error(mut self, f: impl Fn(&io::Error) + Send + Sync + 'static) -> Self {
         self.config.accept_error = Some(Arc::new(f));
         self
@@ -299,6 +440,13 @@ impl<H: Handler> Server<H> {
     /// The `server` and `version` fields of the built-in `HELLO` reply. Default:
     /// `"redis"` and the Redis version whose behaviour redcon follows, so clients that
     /// gate features on the version enable them.
+    ///
+    /// ```
+    /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .server_info("myserver", "1.0.0");
+    /// # drop(s);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn server_info(mut self, server: impl Into<String>, version: impl Into<String>) -> Self {
         self.config.info = Arc::new(ServerInfo {
             server: server.into(),
@@ -309,6 +457,18 @@ impl<H: Handler> Server<H> {
 
     /// Sends the listening address on `tx` once the server accepts connections (useful
     /// with the blocking [`serve`](Self::serve) run on another thread).
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// let (tx, rx) = mpsc::channel();
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .notify_ready(tx);
+    /// std::thread::spawn(move || server.serve());
+    /// let addr = rx.recv()?; // the address it listens on, port included
+    /// # let _ = addr;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn notify_ready(mut self, tx: Sender<ListenAddr>) -> Self {
         self.ready = Some(tx);
         self
@@ -329,6 +489,13 @@ impl<H: Handler> Server<H> {
     ///
     /// # Errors
     /// [`Error::NoAddress`] if no address was set; [`Error::Io`] if binding fails.
+    ///
+    /// ```no_run
+    /// redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_string("PONG")))
+    ///     .addr("127.0.0.1:6380")
+    ///     .serve()?;
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
     pub fn serve(self) -> Result<(), Error> {
         self.start()?.wait();
         Ok(())
@@ -340,20 +507,30 @@ impl<H: Handler> Server<H> {
     /// # Errors
     /// [`Error::NoAddress`] if no address was set; [`Error::Io`] if binding or spawning
     /// the accept thread fails.
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// println!("listening on {}", server.local_addr());
+    /// server.shutdown();
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
     pub fn start(mut self) -> Result<ServerHandle, Error> {
         let listener = self.bind()?;
         let local_addr = listener.local_addr()?;
         let shared = Shared::new(self.config.clone());
-        let (ready_tx, ready_rx) = crossbeam_channel::bounded(1);
+        let ready = Arc::new(Ready::default());
         let handler = self.handler.clone();
         let user_ready = self.ready.take();
         let addr = local_addr.clone();
+        let ready_tx = ready.clone();
         let acceptor = {
             let shared = shared.clone();
             thread::Builder::new()
                 .name("redcon-accept".into())
                 .spawn(move || {
-                    let _ = ready_tx.send(addr.clone());
+                    ready_tx.set();
                     if let Some(tx) = user_ready {
                         let _ = tx.send(addr);
                     }
@@ -364,7 +541,7 @@ impl<H: Handler> Server<H> {
             shared,
             local_addr,
             acceptor: Some(acceptor),
-            ready: ready_rx,
+            ready,
         })
     }
 }
@@ -524,7 +701,31 @@ pub struct ServerHandle {
     shared: Arc<Shared>,
     local_addr: ListenAddr,
     acceptor: Option<JoinHandle<()>>,
-    ready: Receiver<ListenAddr>,
+    ready: Arc<Ready>,
+}
+
+/// Set once the accept loop runs; std types only, so nothing of a dependency shows in
+/// [`ServerHandle`]'s API.
+#[derive(Default)]
+struct Ready {
+    done: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl Ready {
+    fn set(&self) {
+        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cv.notify_all();
+    }
+
+    fn wait(&self, timeout: Duration) -> bool {
+        let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        let (done, _) = self
+            .cv
+            .wait_timeout_while(done, timeout, |d| !*d)
+            .unwrap_or_else(|e| e.into_inner());
+        *done
+    }
 }
 
 impl ServerHandle {
@@ -533,20 +734,47 @@ impl ServerHandle {
         &self.local_addr
     }
 
-    /// Receives the listening address once, when the accept loop is running. The
-    /// listener is bound before [`Server::start`] returns, so clients may connect even
-    /// earlier; this tells another thread that the server is up.
-    pub fn ready(&self) -> &Receiver<ListenAddr> {
-        &self.ready
+    /// Waits, at most `timeout`, until the accept loop is running; `true` once it is.
+    /// The listener is bound before [`Server::start`] returns, so clients may connect
+    /// even earlier; this tells another thread that the server is up.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// assert!(server.wait_ready(Duration::from_secs(10)));
+    /// server.shutdown();
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
+    pub fn wait_ready(&self, timeout: Duration) -> bool {
+        self.ready.wait(timeout)
     }
 
     /// The number of connected clients, detached ones included.
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// assert_eq!(server.clients(), 0);
+    /// server.shutdown();
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
     pub fn clients(&self) -> usize {
         self.shared.clients()
     }
 
     /// Blocks until the server stops (only a [`shutdown`](Self::shutdown) from a clone
     /// of the shared state stops it, so in practice: forever).
+    ///
+    /// ```no_run
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:6380")
+    ///     .start()?;
+    /// server.wait(); // serves until the process ends
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
     pub fn wait(mut self) {
         if let Some(t) = self.acceptor.take() {
             let _ = t.join();
@@ -563,6 +791,14 @@ impl ServerHandle {
     /// are cut off after the shutdown grace period, so this returns in bounded time.
     ///
     /// Returns how many connection threads were joined.
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// assert_eq!(server.shutdown(), 0); // no client was connected
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
     pub fn shutdown(mut self) -> usize {
         self.shared.begin_shutdown();
         Listener::wake(&self.local_addr);
@@ -593,30 +829,34 @@ impl fmt::Debug for ServerHandle {
 /// })?;
 /// # Ok::<(), redcon::Error>(())
 /// ```
-pub fn listen_and_serve<H: Handler>(addr: &str, handler: H) -> Result<(), Error> {
-    Server::new(handler).addr(addr).serve()
+pub fn listen_and_serve<M>(addr: &str, handler: impl IntoHandler<M>) -> Result<(), Error> {
+    Server::new(handler.into_handler()).addr(addr).serve()
 }
 
 /// Serves `handler` over TLS on a TCP address; blocks.
 ///
 /// # Errors
 /// Binding the address failed.
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 #[cfg(feature = "tls")]
-pub fn listen_and_serve_tls<H: Handler>(
+pub fn listen_and_serve_tls<M>(
     addr: &str,
-    handler: H,
+    handler: impl IntoHandler<M>,
     config: Arc<rustls::ServerConfig>,
 ) -> Result<(), Error> {
-    Server::new(handler).addr(addr).tls(config).serve()
+    Server::new(handler.into_handler())
+        .addr(addr)
+        .tls(config)
+        .serve()
 }
 
 /// Serves `handler` on a Unix socket at `path`; blocks.
 ///
 /// # Errors
 /// Binding the socket failed.
-pub fn listen_and_serve_unix<H: Handler>(
+pub fn listen_and_serve_unix<M>(
     path: impl Into<PathBuf>,
-    handler: H,
+    handler: impl IntoHandler<M>,
 ) -> Result<(), Error> {
-    Server::new(handler).unix(path).serve()
+    Server::new(handler.into_handler()).unix(path).serve()
 }

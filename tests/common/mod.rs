@@ -8,8 +8,12 @@
 // Each test file uses its own subset of these helpers.
 #![allow(dead_code)]
 
+#[cfg(feature = "tls")]
+pub mod tls;
+
 use redcon::{
-    CloseReason, Command, Conn, Handler, ListenAddr, ProtocolError, Server, ServerHandle,
+    CloseReason, Command, Conn, Handler, IntoHandler, ListenAddr, ProtocolError, Server,
+    ServerHandle,
 };
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -20,8 +24,8 @@ use std::time::{Duration, Instant};
 /// How long a test waits for anything before failing.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Starts `handler` on 127.0.0.1 with a free port.
-pub fn start<H: Handler>(handler: H) -> ServerHandle {
+/// Starts `handler` (a handler or a closure) on 127.0.0.1 with a free port.
+pub fn start<M>(handler: impl IntoHandler<M>) -> ServerHandle {
     Server::new(handler)
         .addr("127.0.0.1:0")
         .start()
