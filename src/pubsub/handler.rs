@@ -3,18 +3,16 @@
 //! with after it detaches: its subscriptions, its writer thread, and Redis 7's rules for
 //! what a subscribed client may run.
 
+use super::commands::{confirm, introspect, introspect_name, publish, Route};
 use super::queue::{Item, WriterThread};
 use super::{Kind, PubSub, Request};
-use crate::commands::{CommandSpec, CommandTable, Flags};
+use crate::commands::CommandTable;
 use crate::conn::{BeforeError, Conn};
 use crate::detached::{ConnWriter, DetachedConn};
 use crate::handler::{CloseReason, Handler, IntoHandler};
 use crate::io::Socket;
 use crate::reply;
-use crate::resp::{
-    append_array_len, append_bulk, append_integer, append_null, append_null_bulk, append_push_len,
-    Command, Protocol,
-};
+use crate::resp::{Command, Protocol};
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -43,115 +41,6 @@ fn cant_execute(name: &[u8]) -> Vec<u8> {
     msg.extend_from_slice(name);
     msg.extend_from_slice(ONLY_ALLOWED.as_bytes());
     msg
-}
-
-/// The pub/sub commands this module serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    Publish,
-    Subscribe(Kind),
-    Unsubscribe(Kind),
-}
-
-impl Route {
-    fn of(cmd: &Command<'_>) -> Option<Route> {
-        let name = cmd.name();
-        let is = |s: &str| name.eq_ignore_ascii_case(s.as_bytes());
-        if is("publish") {
-            Some(Route::Publish)
-        } else if is("subscribe") {
-            Some(Route::Subscribe(Kind::Channel))
-        } else if is("psubscribe") {
-            Some(Route::Subscribe(Kind::Pattern))
-        } else if is("unsubscribe") {
-            Some(Route::Unsubscribe(Kind::Channel))
-        } else if is("punsubscribe") {
-            Some(Route::Unsubscribe(Kind::Pattern))
-        } else {
-            None
-        }
-    }
-
-    /// The word Redis uses in errors and confirmations.
-    fn word(self) -> &'static str {
-        match self {
-            Route::Publish => "publish",
-            Route::Subscribe(Kind::Channel) => "subscribe",
-            Route::Subscribe(Kind::Pattern) => "psubscribe",
-            Route::Unsubscribe(Kind::Channel) => "unsubscribe",
-            Route::Unsubscribe(Kind::Pattern) => "punsubscribe",
-        }
-    }
-
-    /// Redis's arities: `publish` 3, `(p)subscribe` -2, `(p)unsubscribe` -1.
-    fn arity_ok(self, argc: usize) -> bool {
-        match self {
-            Route::Publish => argc == 3,
-            Route::Subscribe(_) => argc >= 2,
-            Route::Unsubscribe(_) => argc >= 1,
-        }
-    }
-}
-
-/// Appends one (un)subscribe confirmation: `*3` in RESP2, a `>3` push in RESP3; a
-/// missing name is a null (`$-1`, or `_` in RESP3).
-fn confirm(out: &mut Vec<u8>, protocol: Protocol, route: Route, name: Option<&[u8]>, n: usize) {
-    let resp3 = protocol == Protocol::Resp3;
-    if resp3 {
-        append_push_len(out, 3);
-    } else {
-        append_array_len(out, 3);
-    }
-    append_bulk(out, route.word());
-    match name {
-        Some(name) => append_bulk(out, name),
-        None if resp3 => append_null(out),
-        None => append_null_bulk(out),
-    }
-    append_integer(out, i64::try_from(n).unwrap_or(i64::MAX));
-}
-
-/// How Redis 7.0.15 describes the commands this module serves.
-///
-/// ```
-/// let specs = redcon::pubsub::command_specs();
-/// assert!(specs.iter().any(|s| s.name() == "subscribe"));
-/// ```
-pub fn command_specs() -> Vec<CommandSpec> {
-    let listen = |name: &str, arity: i32| {
-        CommandSpec::new(name, arity)
-            .flags(Flags::PUBSUB | Flags::NOSCRIPT | Flags::LOADING | Flags::STALE)
-            .group("pubsub")
-            .since("2.0.0")
-    };
-    vec![
-        CommandSpec::new("publish", 3)
-            .flags(Flags::PUBSUB | Flags::LOADING | Flags::STALE | Flags::FAST)
-            .group("pubsub")
-            .since("2.0.0")
-            .summary("Post a message to a channel")
-            .complexity(
-                "O(N+M) where N is the number of clients subscribed to the receiving channel \
-                 and M is the total number of subscribed patterns (by any client).",
-            ),
-        listen("subscribe", -2)
-            .summary("Listen for messages published to the given channels")
-            .complexity("O(N) where N is the number of channels to subscribe to."),
-        listen("psubscribe", -2)
-            .summary("Listen for messages published to channels matching the given patterns")
-            .complexity(
-                "O(N) where N is the number of patterns the client is already subscribed to.",
-            ),
-        listen("unsubscribe", -1)
-            .summary("Stop listening for messages posted to the given channels")
-            .complexity("O(N) where N is the number of clients already subscribed to a channel."),
-        listen("punsubscribe", -1)
-            .summary("Stop listening for messages posted to channels matching the given patterns")
-            .complexity(
-                "O(N+M) where N is the number of patterns the client is already subscribed \
-                 and M is the number of total patterns subscribed in the system (by any client).",
-            ),
-    ]
 }
 
 /// What the wrapper and every session share.
@@ -191,10 +80,11 @@ impl<H: Handler> Ctx<H> {
         };
         match route {
             Route::Subscribe(kind) => return Some(kind),
-            Route::Publish => {
-                let n = self.pubsub.publish(&cmd[1], &cmd[2]);
-                conn.write_int(i64::try_from(n).unwrap_or(i64::MAX));
+            Route::Publish(kind) => {
+                let n = publish(&self.pubsub, kind, &cmd);
+                conn.write_int(n);
             }
+            Route::Introspect => introspect(&self.pubsub, conn, &cmd),
             Route::Unsubscribe(_) => {
                 // Nothing to leave: one confirmation per name (or one with a null name),
                 // each with a count of 0, as Redis answers.
@@ -286,7 +176,7 @@ impl<H: Handler> PubSubHandler<H> {
         let inner = inner.into_handler();
         let table = inner.commands().map(|inner_table| {
             let mut table = (*inner_table).clone();
-            for spec in command_specs() {
+            for spec in super::command_specs() {
                 if table.get(spec.name()).is_none() {
                     table.insert(spec);
                 }
@@ -456,18 +346,30 @@ impl<H> fmt::Debug for PubSubHandler<H> {
 struct Subs {
     channels: HashMap<Box<[u8]>, u64>,
     patterns: HashMap<Box<[u8]>, u64>,
+    shards: HashMap<Box<[u8]>, u64>,
     seq: u64,
 }
 
 impl Subs {
-    fn count(&self) -> usize {
-        self.channels.len() + self.patterns.len()
+    /// The count a confirmation of `kind` reports, as Redis: channels plus patterns for
+    /// those, shard channels alone for these.
+    fn count(&self, kind: Kind) -> usize {
+        match kind {
+            Kind::Shard => self.shards.len(),
+            Kind::Channel | Kind::Pattern => self.channels.len() + self.patterns.len(),
+        }
+    }
+
+    /// Every subscription: the connection stays in subscribed mode while it is not 0.
+    fn total(&self) -> usize {
+        self.channels.len() + self.patterns.len() + self.shards.len()
     }
 
     fn set(&mut self, kind: Kind) -> &mut HashMap<Box<[u8]>, u64> {
         match kind {
             Kind::Channel => &mut self.channels,
             Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shards,
         }
     }
 
@@ -515,7 +417,7 @@ impl State {
     fn leave(&mut self, pubsub: &PubSub) {
         if let Some(w) = &self.writer {
             let mut reg = pubsub.write();
-            for kind in [Kind::Channel, Kind::Pattern] {
+            for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
                 for (name, _) in self.subs.set(kind).drain() {
                     reg.remove(kind, &name, &w.sub);
                 }
@@ -599,7 +501,7 @@ impl<H: Handler> Session<H> {
             if st.subs.insert(kind, name) {
                 reg.add(kind, name, &sub);
             }
-            confirm(&mut out, protocol, route, Some(name), st.subs.count());
+            confirm(&mut out, protocol, route, Some(name), st.subs.count(kind));
         }
         sub.push_reply(out);
     }
@@ -644,7 +546,7 @@ impl<H: Handler> Session<H> {
         };
         let mut out = Vec::new();
         if names.is_empty() {
-            confirm(&mut out, protocol, route, None, st.subs.count());
+            confirm(&mut out, protocol, route, None, st.subs.count(kind));
         }
         let sub = st.writer.as_ref().map(|w| w.sub.clone());
         match sub {
@@ -654,18 +556,18 @@ impl<H: Handler> Session<H> {
                     if st.subs.remove(kind, name) {
                         reg.remove(kind, name, &sub);
                     }
-                    confirm(&mut out, protocol, route, Some(name), st.subs.count());
+                    confirm(&mut out, protocol, route, Some(name), st.subs.count(kind));
                 }
                 sub.push_reply(out);
             }
             None => {
                 for name in names {
-                    confirm(&mut out, protocol, route, Some(name), st.subs.count());
+                    confirm(&mut out, protocol, route, Some(name), st.subs.count(kind));
                 }
                 conn.buffer_mut().extend_from_slice(&out);
             }
         }
-        if st.subs.count() == 0 {
+        if st.subs.total() == 0 {
             // Not under the registry lock: this waits for the writer to finish writing.
             if let Some(w) = st.writer.take() {
                 w.stop();
@@ -688,11 +590,16 @@ impl<H: Handler> Session<H> {
                 self.subscribe(st, protocol, kind, cmd.args().skip(1));
             }
             Some(Route::Unsubscribe(kind)) => self.unsubscribe(st, conn, kind, &cmd),
-            Some(Route::Publish) if !resp2 => {
-                let n = self.ctx.pubsub.publish(&cmd[1], &cmd[2]);
-                conn.write_int(i64::try_from(n).unwrap_or(i64::MAX));
+            Some(Route::Publish(kind)) if !resp2 => {
+                let n = publish(&self.ctx.pubsub, kind, &cmd);
+                conn.write_int(n);
             }
-            Some(r @ Route::Publish) => self.refuse(conn, &cmd, Some(r.word())),
+            Some(r @ Route::Publish(_)) => self.refuse(conn, &cmd, Some(r.word())),
+            Some(Route::Introspect) if !resp2 => introspect(&self.ctx.pubsub, conn, &cmd),
+            Some(Route::Introspect) => match introspect_name(&cmd) {
+                Ok(name) => self.refuse(conn, &cmd, Some(name)),
+                Err(msg) => conn.write_error(msg),
+            },
             None if cmd.is("ping") && resp2 => {
                 if cmd.len() > 2 {
                     return conn.write_error(reply::wrong_arity("ping"));
@@ -714,7 +621,7 @@ impl<H: Handler> Session<H> {
                 conn.set_client_name(None);
                 conn.write_string("RESET");
             }
-            None if !resp2 || cmd.is("ssubscribe") || cmd.is("sunsubscribe") => {
+            None if !resp2 => {
                 self.before_inner(st);
                 self.ctx.inner.on_command(conn, cmd);
             }
@@ -843,6 +750,10 @@ mod tests {
         let punsub = Route::Unsubscribe(Kind::Pattern);
         confirm(&mut out, Protocol::Resp3, punsub, None, 2);
         assert_eq!(out, b">3\r\n$12\r\npunsubscribe\r\n_\r\n:2\r\n");
+        out.clear();
+        let ssub = Route::Subscribe(Kind::Shard);
+        confirm(&mut out, Protocol::Resp2, ssub, Some(b"s"), 1);
+        assert_eq!(out, b"*3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n");
     }
 
     #[test]
@@ -855,7 +766,8 @@ mod tests {
         let r = Route::of(&command);
         assert_eq!(r, Some(Route::Subscribe(Kind::Pattern)));
         assert!(r.is_some_and(|r| r.arity_ok(2) && !r.arity_ok(1)));
-        assert!(Route::Publish.arity_ok(3) && !Route::Publish.arity_ok(4));
+        let publish = Route::Publish(Kind::Channel);
+        assert!(publish.arity_ok(3) && !publish.arity_ok(4));
         assert!(Route::Unsubscribe(Kind::Channel).arity_ok(1));
     }
 
@@ -866,10 +778,14 @@ mod tests {
         assert!(s.insert(Kind::Channel, b"a"));
         assert!(!s.insert(Kind::Channel, b"b"));
         assert!(s.insert(Kind::Pattern, b"b"));
-        assert_eq!(s.count(), 3);
+        assert!(s.insert(Kind::Shard, b"b"));
+        // Channels and patterns count together; shard channels apart, as in Redis.
+        assert_eq!(s.count(Kind::Channel), 3);
+        assert_eq!(s.count(Kind::Shard), 1);
+        assert_eq!(s.total(), 4);
         assert_eq!(s.all(Kind::Channel), vec![b"b"[..].into(), b"a"[..].into()]);
         assert!(s.remove(Kind::Channel, b"b"));
         assert!(!s.remove(Kind::Channel, b"b"));
-        assert_eq!(s.count(), 2);
+        assert_eq!(s.count(Kind::Pattern), 2);
     }
 }

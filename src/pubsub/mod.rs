@@ -1,7 +1,10 @@
-//! Publish/subscribe as Redis 7 does it: [`PubSub`] is the registry of channels and
-//! patterns and the `publish` entry point; [`PubSubHandler`] wraps your handler so that
-//! `SUBSCRIBE`, `PSUBSCRIBE`, `UNSUBSCRIBE`, `PUNSUBSCRIBE` and `PUBLISH` behave as in
-//! Redis 7, byte for byte, in RESP2 and RESP3.
+//! Publish/subscribe as Redis 7 does it: [`PubSub`] is the registry of channels,
+//! patterns and shard channels and the `publish` entry point; [`PubSubHandler`] wraps
+//! your handler so that `SUBSCRIBE`, `PSUBSCRIBE`, `UNSUBSCRIBE`, `PUNSUBSCRIBE`,
+//! `PUBLISH`, the sharded `SSUBSCRIBE`, `SUNSUBSCRIBE`, `SPUBLISH` and `PUBSUB CHANNELS |
+//! NUMSUB | NUMPAT | SHARDCHANNELS | SHARDNUMSUB` behave as in Redis 7, byte for byte,
+//! in RESP2 and RESP3. In a cluster, shard channels are routed by their hash slot like
+//! keys.
 //!
 //! How it is built, and why:
 //!
@@ -26,10 +29,12 @@
 //!   client saw the confirmation is always delivered, and none arrives before it;
 //!   unsubscribing likewise.
 
+mod commands;
 mod handler;
 mod queue;
 
-pub use handler::{command_specs, CommandCheck, PubSubHandler};
+pub use commands::command_specs;
+pub use handler::{CommandCheck, PubSubHandler};
 
 use crate::conn::Conn;
 use crate::handler::{Handler, IntoHandler};
@@ -60,20 +65,23 @@ pub const DEFAULT_QUEUE_BYTES: usize = 32 * 1024 * 1024;
 /// A subscription asked for with [`PubSub::subscribe`] or [`PubSub::psubscribe`].
 pub(crate) type Request = (Kind, Box<[u8]>);
 
-/// Subscribers by channel, or by pattern.
+/// Subscribers by channel, by pattern or by shard channel.
 type Table = HashMap<Box<[u8]>, Vec<Arc<Subscriber>>>;
 
 #[derive(Default)]
 struct Registry {
     channels: Table,
     patterns: Table,
+    /// Shard channels (`SSUBSCRIBE`): a namespace of their own, as in Redis.
+    shards: Table,
 }
 
-/// Whether a subscription is to a channel or to a pattern.
+/// Whether a subscription is to a channel, a pattern or a shard channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Channel,
     Pattern,
+    Shard,
 }
 
 impl Registry {
@@ -81,6 +89,15 @@ impl Registry {
         match kind {
             Kind::Channel => &mut self.channels,
             Kind::Pattern => &mut self.patterns,
+            Kind::Shard => &mut self.shards,
+        }
+    }
+
+    fn table_ref(&self, kind: Kind) -> &Table {
+        match kind {
+            Kind::Channel => &self.channels,
+            Kind::Pattern => &self.patterns,
+            Kind::Shard => &self.shards,
         }
     }
 
@@ -245,6 +262,26 @@ impl PubSub {
         receivers
     }
 
+    /// Publishes `message` on the shard channel `channel` (Redis's `SPUBLISH`): only
+    /// `SSUBSCRIBE` subscribers receive it, as `smessage`. Returns how many did.
+    ///
+    /// ```
+    /// let pubsub = redcon::pubsub::PubSub::new();
+    /// assert_eq!(pubsub.spublish("orders:{42}", "paid"), 0);
+    /// ```
+    pub fn spublish(&self, channel: impl AsRef<[u8]>, message: impl AsRef<[u8]>) -> usize {
+        let (channel, message) = (channel.as_ref(), message.as_ref());
+        let reg = self.read();
+        let Some(subs) = reg.shards.get(channel) else {
+            return 0;
+        };
+        let frame = frame(b"smessage", None, channel, message);
+        for s in subs {
+            s.push_message(&frame);
+        }
+        subs.len()
+    }
+
     /// Subscribes the client of `conn` to `channel` from the server's side, as if it had
     /// sent `SUBSCRIBE channel` (Go redcon's `PubSub.Subscribe(conn, channel)`): once the
     /// command being served returns, the client receives its replies to it, then the
@@ -325,10 +362,21 @@ impl PubSub {
     /// assert_eq!(redcon::pubsub::PubSub::new().numsub("chan"), 0);
     /// ```
     pub fn numsub(&self, channel: impl AsRef<[u8]>) -> usize {
-        self.read()
-            .channels
-            .get(channel.as_ref())
-            .map_or(0, Vec::len)
+        self.subscribers(Kind::Channel, channel.as_ref())
+    }
+
+    /// The number of subscribers of the shard channel `channel`, as Redis's
+    /// `PUBSUB SHARDNUMSUB`.
+    ///
+    /// ```
+    /// assert_eq!(redcon::pubsub::PubSub::new().shardnumsub("chan"), 0);
+    /// ```
+    pub fn shardnumsub(&self, channel: impl AsRef<[u8]>) -> usize {
+        self.subscribers(Kind::Shard, channel.as_ref())
+    }
+
+    fn subscribers(&self, kind: Kind, name: &[u8]) -> usize {
+        self.read().table_ref(kind).get(name).map_or(0, Vec::len)
     }
 
     /// The number of distinct patterns subscribed to by anyone, as Redis's
@@ -348,8 +396,22 @@ impl PubSub {
     /// assert!(redcon::pubsub::PubSub::new().channels(Some(b"news.*")).is_empty());
     /// ```
     pub fn channels(&self, pattern: Option<&[u8]>) -> Vec<Vec<u8>> {
+        self.active(Kind::Channel, pattern)
+    }
+
+    /// The shard channels with at least one subscriber, those matching `pattern` if
+    /// given, as Redis's `PUBSUB SHARDCHANNELS [pattern]`. In no particular order.
+    ///
+    /// ```
+    /// assert!(redcon::pubsub::PubSub::new().shardchannels(None).is_empty());
+    /// ```
+    pub fn shardchannels(&self, pattern: Option<&[u8]>) -> Vec<Vec<u8>> {
+        self.active(Kind::Shard, pattern)
+    }
+
+    fn active(&self, kind: Kind, pattern: Option<&[u8]>) -> Vec<Vec<u8>> {
         self.read()
-            .channels
+            .table_ref(kind)
             .keys()
             .filter(|c| pattern.map_or(true, |p| crate::glob_match(p, c)))
             .map(|c| c.to_vec())
@@ -389,6 +451,7 @@ impl fmt::Debug for PubSub {
         f.debug_struct("PubSub")
             .field("channels", &reg.channels.len())
             .field("patterns", &reg.patterns.len())
+            .field("shard_channels", &reg.shards.len())
             .field("queue_messages", &self.shared.limits.messages)
             .field("queue_bytes", &self.shared.limits.bytes)
             .finish()
@@ -398,18 +461,21 @@ impl fmt::Debug for PubSub {
 /// Encodes a published message once for all its receivers, as a RESP2 array:
 /// `message <channel> <payload>`, or `pmessage <pattern> <channel> <payload>`.
 fn message_frame(pattern: Option<&[u8]>, channel: &[u8], message: &[u8]) -> Arc<[u8]> {
+    match pattern {
+        Some(_) => frame(b"pmessage", pattern, channel, message),
+        None => frame(b"message", None, channel, message),
+    }
+}
+
+/// `[kind, pattern?, channel, payload]` as a RESP2 array (the writer turns it into a
+/// push in RESP3).
+fn frame(kind: &[u8], pattern: Option<&[u8]>, channel: &[u8], message: &[u8]) -> Arc<[u8]> {
     let extra = pattern.map_or(0, <[u8]>::len);
     let mut out = Vec::with_capacity(64 + extra + channel.len() + message.len());
-    match pattern {
-        Some(p) => {
-            append_array_len(&mut out, 4);
-            append_bulk(&mut out, b"pmessage");
-            append_bulk(&mut out, p);
-        }
-        None => {
-            append_array_len(&mut out, 3);
-            append_bulk(&mut out, b"message");
-        }
+    append_array_len(&mut out, if pattern.is_some() { 4 } else { 3 });
+    append_bulk(&mut out, kind);
+    if let Some(p) = pattern {
+        append_bulk(&mut out, p);
     }
     append_bulk(&mut out, channel);
     append_bulk(&mut out, message);
@@ -425,6 +491,10 @@ mod tests {
         assert_eq!(
             &*message_frame(None, b"x", b"hello"),
             b"*3\r\n$7\r\nmessage\r\n$1\r\nx\r\n$5\r\nhello\r\n"
+        );
+        assert_eq!(
+            &*frame(b"smessage", None, b"x", b"m"),
+            b"*3\r\n$8\r\nsmessage\r\n$1\r\nx\r\n$1\r\nm\r\n"
         );
         assert_eq!(
             &*message_frame(Some(b"x*"), b"xy", b""),
