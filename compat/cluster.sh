@@ -1,0 +1,137 @@
+# The cluster stage of compat/run.sh (sourced by it, after the standalone checks; it
+# uses run.sh's WORK, PIDS, CLONE, PY, HERE, result, run_check and start_clone).
+# Starts three clone nodes (`--cluster` with the three addresses) and, as the
+# reference, a real three-node redis-server cluster made by `redis-cli --cluster
+# create`, both with the same slot split (0-5460, 5461-10922, 10923-16383 in list
+# order), then:
+#   1. cluster_conformance.py: routing errors and CLUSTER replies compared byte for
+#      byte after normalising node ids, ports, epochs and ping times;
+#   2. cluster clients (redis-py RedisCluster, ioredis Cluster, node-redis
+#      createCluster, redis-cli -c, redis-cli --cluster check, redis-benchmark
+#      --cluster, Envoy's redis proxy) against both clusters;
+#   3. the throughput of `redis-benchmark --cluster -t set,get -P 16 -n 200000 -q`
+#      against both, printed side by side.
+
+cluster_started=$(date +%s)
+echo
+echo "== cluster stage"
+
+# Three ports P with P and P+10000 (the cluster bus) free, below 30000 so a port never
+# reads like a slot number or a timestamp.
+cluster_ports() {
+    python3 - <<'EOF'
+import random, socket
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+got = []
+while len(got) < 3:
+    p = random.randrange(20000, 29990)
+    if p not in got and free(p) and free(p + 10000):
+        got.append(p)
+print(" ".join(map(str, got)))
+EOF
+}
+
+read -r -a CL_PORTS <<<"$(cluster_ports)"
+read -r -a RC_PORTS <<<"$(cluster_ports)"
+# The same port twice would make the two clusters share an address.
+while [ -n "$(printf '%s\n' "${CL_PORTS[@]}" "${RC_PORTS[@]}" | sort | uniq -d)" ]; do
+    read -r -a RC_PORTS <<<"$(cluster_ports)"
+done
+CL_LIST=$(printf '127.0.0.1:%s,' "${CL_PORTS[@]}")
+CL_LIST=${CL_LIST%,}
+RC_LIST=$(printf '127.0.0.1:%s,' "${RC_PORTS[@]}")
+RC_LIST=${RC_LIST%,}
+
+cluster_ok=1
+for p in "${CL_PORTS[@]}"; do
+    if ! start_clone "cluster-$p" --addr "127.0.0.1:$p" --cluster "$CL_LIST"; then
+        cluster_ok=0
+    fi
+done
+if [ "$cluster_ok" -eq 1 ]; then
+    result ok "start: three clone cluster nodes on $CL_LIST"
+else
+    result "not ok" "start: three clone cluster nodes on $CL_LIST"
+fi
+
+# The reference: redis-server with --cluster-enabled, each node in its own directory.
+rc_started=$(date +%s)
+for p in "${RC_PORTS[@]}"; do
+    mkdir -p "$WORK/redis-cluster-$p"
+    (cd "$WORK/redis-cluster-$p" && exec redis-server --port "$p" --bind 127.0.0.1 \
+        --cluster-enabled yes --cluster-config-file "$WORK/redis-cluster-$p/nodes-$p.conf" \
+        --save '' --appendonly no --daemonize no --logfile "$WORK/redis-cluster-$p/log") &
+    PIDS+=($!)
+done
+for p in "${RC_PORTS[@]}"; do
+    for _ in $(seq 100); do
+        [ "$(redis-cli -p "$p" ping 2>/dev/null)" = PONG ] && break
+        sleep 0.05
+    done
+done
+# shellcheck disable=SC2046
+if redis-cli --cluster create $(printf '127.0.0.1:%s ' "${RC_PORTS[@]}") --cluster-yes \
+    >"$WORK/redis-cluster-create.out" 2>&1; then
+    :
+else
+    cat "$WORK/redis-cluster-create.out"
+    cluster_ok=0
+fi
+# Ready when every node says cluster_state:ok, knows the three nodes as connected
+# masters, and `--cluster check` finds every node agreeing.
+rc_ready=0
+for _ in $(seq 300); do
+    ready=1
+    for p in "${RC_PORTS[@]}"; do
+        redis-cli -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || ready=0
+        [ "$(redis-cli -p "$p" cluster nodes 2>/dev/null | grep -c ' connected')" = 3 ] || ready=0
+        [ "$(redis-cli -p "$p" cluster info 2>/dev/null | tr -d '\r' |
+            sed -n 's/^cluster_current_epoch://p')" = 3 ] || ready=0
+    done
+    if [ "$ready" -eq 1 ] &&
+        redis-cli --cluster check "127.0.0.1:${RC_PORTS[0]}" 2>&1 | grep -q 'All nodes agree'; then
+        rc_ready=1
+        break
+    fi
+    sleep 0.1
+done
+if [ "$rc_ready" -eq 1 ]; then
+    result ok "start: redis-server cluster on $RC_LIST, cluster_state:ok on every node ($(($(date +%s) - rc_started))s)"
+else
+    result "not ok" "start: redis-server cluster on $RC_LIST (not ready)"
+    cluster_ok=0
+fi
+
+if [ "$cluster_ok" -eq 1 ]; then
+    run_check "cluster conformance: redis-server cluster vs clone nodes" \
+        "$PY" "$HERE/cluster_conformance.py" --redis "$RC_LIST" --clone "$CL_LIST"
+
+    for target in clone redis; do
+        if [ "$target" = clone ]; then list=$CL_LIST; else list=$RC_LIST; fi
+        run_check "redis-py RedisCluster against the $target cluster" \
+            "$PY" "$HERE/clients/cluster_py.py" "$target" "$list"
+        run_check "ioredis Cluster and node-redis createCluster against the $target cluster" \
+            node "$HERE/clients/cluster_node.mjs" "$target" "$list"
+        run_check "redis-cli -c, --cluster check, redis-benchmark --cluster against the $target cluster" \
+            "$HERE/clients/cluster_tools.sh" "$target" "$list"
+        run_check "Envoy redis proxy in front of the $target cluster" \
+            "$PY" "$HERE/clients/cluster_envoy.py" "$target" "$list"
+    done
+
+    # Throughput, measured in the same run against both: printed, not asserted.
+    echo "== redis-benchmark --cluster -t set,get -P 16 -n 200000 -q"
+    for target in clone redis; do
+        if [ "$target" = clone ]; then port=${CL_PORTS[0]}; else port=${RC_PORTS[0]}; fi
+        redis-benchmark --cluster -h 127.0.0.1 -p "$port" -t set,get -P 16 -n 200000 -q \
+            2>&1 | tr '\r' '\n' | grep 'requests per second' | sed "s/^/   $target cluster: /"
+    done
+fi
+echo "   the cluster stage took $(($(date +%s) - cluster_started))s"
