@@ -20,13 +20,7 @@ pub(crate) fn is_cluster_command(cmd: &Command<'_>) -> bool {
 /// with Redis's errors.
 fn table() -> &'static CommandTable {
     static TABLE: OnceLock<CommandTable> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut t = CommandTable::new();
-        for spec in command_specs() {
-            t.insert(spec);
-        }
-        t
-    })
+    TABLE.get_or_init(|| command_specs().into_iter().collect())
 }
 
 const HELP: &[&str] = &[

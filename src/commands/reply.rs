@@ -72,13 +72,7 @@ pub fn command_specs() -> Vec<CommandSpec> {
 /// `COMMAND`'s own descriptions, for resolving its subcommands.
 fn command_table() -> &'static CommandTable {
     static TABLE: OnceLock<CommandTable> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut t = CommandTable::new();
-        for spec in command_specs() {
-            t.insert(spec);
-        }
-        t
-    })
+    TABLE.get_or_init(|| command_specs().into_iter().collect())
 }
 
 const HELP: &[&str] = &[

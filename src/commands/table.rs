@@ -378,6 +378,39 @@ impl CommandTable {
     }
 }
 
+/// A table of these descriptions, each inserted in turn.
+///
+/// ```
+/// use redcon::commands::{CommandSpec, CommandTable};
+/// let t: CommandTable = [CommandSpec::new("get", 2), CommandSpec::new("client|id", 2)]
+///     .into_iter()
+///     .collect();
+/// assert_eq!(t.len(), 2);
+/// ```
+impl FromIterator<CommandSpec> for CommandTable {
+    fn from_iter<I: IntoIterator<Item = CommandSpec>>(specs: I) -> Self {
+        let mut table = CommandTable::new();
+        table.extend(specs);
+        table
+    }
+}
+
+/// Inserts each description in turn.
+///
+/// ```
+/// use redcon::commands::{CommandSpec, CommandTable};
+/// let mut t = CommandTable::new();
+/// t.extend([CommandSpec::new("get", 2)]);
+/// assert!(t.get("get").is_some());
+/// ```
+impl Extend<CommandSpec> for CommandTable {
+    fn extend<I: IntoIterator<Item = CommandSpec>>(&mut self, specs: I) {
+        for spec in specs {
+            self.insert(spec);
+        }
+    }
+}
+
 /// The nodes of a name table sorted by name, for stable listings.
 pub(crate) fn sorted<V>(nodes: &NameTable<Node<V>>) -> Vec<&Node<V>> {
     let mut v: Vec<_> = nodes.values().collect();

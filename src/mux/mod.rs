@@ -76,10 +76,7 @@ enum Lookup<'m> {
 
 impl Default for Mux {
     fn default() -> Self {
-        let mut table = CommandTable::new();
-        for spec in command_specs() {
-            table.insert(spec);
-        }
+        let mut table: CommandTable = command_specs().into_iter().collect();
         table.insert(crate::hello::command_spec());
         Mux {
             routes: NameTable::default(),

@@ -63,14 +63,12 @@ impl Route {
         }
     }
 
-    /// Redis's arities: `(s)publish` 3, `(p|s)subscribe` -2, `(p|s)unsubscribe` -1;
-    /// `PUBSUB` is checked against its subcommands by [`introspect`].
+    /// Whether `argc` arguments fit the command's arity, from its description
+    /// (`PUBSUB` is checked against its subcommands by [`introspect`]).
     pub(super) fn arity_ok(self, argc: usize) -> bool {
-        match self {
-            Route::Publish(_) => argc == 3,
-            Route::Subscribe(_) => argc >= 2,
-            Route::Unsubscribe(_) | Route::Introspect => argc >= 1,
-        }
+        table()
+            .get(self.word())
+            .is_some_and(|spec| spec.arity().accepts(argc))
     }
 }
 
@@ -234,13 +232,7 @@ pub fn command_specs() -> Vec<CommandSpec> {
 /// This module's descriptions, for resolving `PUBSUB` subcommands with Redis's errors.
 fn table() -> &'static CommandTable {
     static TABLE: OnceLock<CommandTable> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut t = CommandTable::new();
-        for spec in command_specs() {
-            t.insert(spec);
-        }
-        t
-    })
+    TABLE.get_or_init(|| command_specs().into_iter().collect())
 }
 
 /// The full name of a `PUBSUB` request (`pubsub|numsub`), or Redis's error for an

@@ -176,11 +176,7 @@ impl<H: Handler> PubSubHandler<H> {
         let inner = inner.into_handler();
         let table = inner.commands().map(|inner_table| {
             let mut table = (*inner_table).clone();
-            for spec in super::command_specs() {
-                if table.get(spec.name()).is_none() {
-                    table.insert(spec);
-                }
-            }
+            table.merge_missing(&super::command_specs().into_iter().collect());
             Arc::new(table)
         });
         PubSubHandler {

@@ -103,11 +103,7 @@ fn command_table<H: Handler>(handler: &H, cluster: bool) -> Option<Arc<CommandTa
         return table;
     }
     let mut merged = table.map(|t| (*t).clone()).unwrap_or_default();
-    let mut own = CommandTable::new();
-    for spec in crate::cluster::command_specs() {
-        own.insert(spec);
-    }
-    merged.merge_missing(&own);
+    merged.merge_missing(&crate::cluster::command_specs().into_iter().collect());
     Some(Arc::new(merged))
 }
 
