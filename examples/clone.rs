@@ -38,7 +38,7 @@ impl Entry {
     /// Whether the entry has not expired. The clock is read only for entries that can
     /// expire: most have no expiry, and reading the clock is a noticeable share of a GET.
     fn live(&self) -> bool {
-        self.expires.map_or(true, |t| t > Instant::now())
+        self.expires.is_none_or(|t| t > Instant::now())
     }
 }
 
@@ -238,7 +238,7 @@ fn parse_set_options(cmd: &Command) -> Result<SetOptions, &'static str> {
         } else if (is("ex") || is("px") || is("exat") || is("pxat"))
             && !o.keepttl
             // Redis lets the same unit repeat (the last one wins), not two units.
-            && expire.map_or(true, |(unit, _)| unit.eq_ignore_ascii_case(a))
+            && expire.is_none_or(|(unit, _)| unit.eq_ignore_ascii_case(a))
             && next.is_some()
         {
             expire = Some((a, next.unwrap_or_default()));
