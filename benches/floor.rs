@@ -13,9 +13,9 @@
 //! idle connection (run with a 512-byte read buffer, the library's default) is what a
 //! thread per client costs before any state of the library's.
 //!
-//! `cargo build --release -p redcon-benches --bin floor` builds it as `target/release/floor`;
-//! run it with the address to listen on and optionally the read buffer's size (default
-//! 64 KiB).
+//! `cargo build --release -p redcon-benches --bin floor` builds it as
+//! `target/release/floor`; run it with the address to listen on and optionally the read
+//! buffer's size (default 64 KiB).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

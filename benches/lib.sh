@@ -19,7 +19,7 @@ build_floor() {
     # A binary of the benchmarks' package (benches/Cargo.toml), built with the release
     # profile like the clone.
     if ! cargo build --release --quiet -p redcon-benches --bin floor; then
-        echo "could not build the floor server (cargo build --release -p redcon-benches --bin floor)" >&2
+        echo "could not build the floor server (-p redcon-benches --bin floor)" >&2
         return 1
     fi
     FLOOR_BIN=target/release/floor
