@@ -1,6 +1,6 @@
 //! The floor under any one-thread-per-client server on this machine: what the kernel
 //! alone charges per request when a thread blocks in `read`, wakes, and `write`s its
-//! replies. `benches/load.sh` runs it beside redis-server and the clone (`FLOOR=1`).
+//! replies. `benches/load.sh` runs it beside redis-server and the clone (server `floor`).
 //!
 //! It is not a Redis server. It answers `+OK` to every `*` it reads, which is one reply
 //! per request for redis-benchmark's `SET`/`GET` (their keys and values hold no `*`),
@@ -13,9 +13,9 @@
 //! idle connection (run with a 512-byte read buffer, the library's default) is what a
 //! thread per client costs before any state of the library's.
 //!
-//! `cargo bench --no-run --bench floor` builds it; run the executable it names with the
-//! address to listen on and optionally the read buffer's size (default 64 KiB). Run by
-//! `cargo bench` (no address), it does nothing.
+//! `cargo build --release -p redcon-benches --bin floor` builds it as
+//! `target/release/floor`; run it with the address to listen on and optionally the read
+//! buffer's size (default 64 KiB).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -46,10 +46,10 @@ fn serve(mut s: TcpStream, buffer: usize) {
 }
 
 fn main() {
-    let mut args = std::env::args().skip(1).filter(|a| !a.starts_with("--"));
+    let mut args = std::env::args().skip(1);
     let Some(addr) = args.next() else {
-        eprintln!("floor: give an address to listen on (benches/load.sh runs it)");
-        return;
+        eprintln!("usage: floor HOST:PORT [READ_BUFFER_BYTES] (benches/load.sh runs it)");
+        std::process::exit(2);
     };
     let buffer = args
         .next()

@@ -16,12 +16,13 @@ build_floor() {
         *" floor "*) ;;
         *) return 0 ;;
     esac
-    FLOOR_BIN=$(cargo bench --no-run --bench floor 2>&1 |
-        sed -n 's/.*Executable benches\/floor.rs (\(.*\))/\1/p')
-    if [ -z "$FLOOR_BIN" ]; then
-        echo "could not build the floor server (cargo bench --no-run --bench floor)" >&2
+    # A binary of the benchmarks' package (benches/Cargo.toml), built with the release
+    # profile like the clone.
+    if ! cargo build --release --quiet -p redcon-benches --bin floor; then
+        echo "could not build the floor server (-p redcon-benches --bin floor)" >&2
         return 1
     fi
+    FLOOR_BIN=target/release/floor
 }
 
 # Prints a free loopback TCP port.

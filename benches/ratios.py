@@ -3,7 +3,7 @@
 throughput in bytes/s and commands (or replies)/s, and how many times faster redcon is
 than the fastest other crate on the same corpus.
 
-Run after `cargo bench --bench parse --bench write`:
+Run after `cargo bench -p redcon-benches`:
     python3 benches/ratios.py [target/criterion]
 The item count of each benchmark is its criterion parameter (the number after the
 slash in `parse/small-set-get/redcon/1000`)."""

@@ -12,7 +12,7 @@ use redcon::{Command, Conn, Server};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tls");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tls");
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

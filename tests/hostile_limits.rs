@@ -137,7 +137,7 @@ fn inline_line_limit_default_64k_and_configured() {
     // A header line with no end counts too.
     let mut header = common_hostile::connect(&addr);
     let mut bytes = b"*1\r\n$".to_vec();
-    bytes.extend(std::iter::repeat(b'1').take(70 * 1024));
+    bytes.extend(std::iter::repeat_n(b'1', 70 * 1024));
     header.write_all(&bytes).expect("send");
     assert_eq!(
         read_to_close(&mut header, CLOSE_WITHIN),

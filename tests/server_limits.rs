@@ -140,7 +140,7 @@ struct Picky {
 
 impl Handler for Picky {
     fn on_accept(&self, conn: &mut Conn<'_>) -> bool {
-        if conn.id() % 2 == 0 {
+        if conn.id().is_multiple_of(2) {
             conn.write_error("ERR go away");
             return false;
         }

@@ -18,6 +18,9 @@ fn library_builds_without_default_features() {
         .current_dir(root)
         .args([
             "check",
+            // This package alone: the workspace's other members would add features.
+            "-p",
+            env!("CARGO_PKG_NAME"),
             "--lib",
             "--no-default-features",
             "--offline",

@@ -407,7 +407,8 @@ fn redis_rs_decodes_every_type_in_resp3() {
     assert_eq!(query(&mut con, "double-inf"), V::Double(f64::INFINITY));
     assert_eq!(query(&mut con, "bool-false"), V::Boolean(false));
     match query(&mut con, "big-number") {
-        V::BigNumber(n) => assert_eq!(n.to_string(), "3492890328409238509324850943850943825024385"),
+        // redis-rs without its num-bigint feature hands over the digits as sent.
+        V::BigNumber(n) => assert_eq!(n, b"3492890328409238509324850943850943825024385"),
         other => panic!("big number: {other:?}"),
     }
     assert_eq!(

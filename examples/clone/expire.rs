@@ -121,7 +121,7 @@ fn expire(store: &Store, conn: &mut Conn, cmd: Command, unit: Unit, name: &str) 
     let current = e.expires.map(to_unix_ms);
     let refused = (cond.nx && current.is_some())
         || (cond.xx && current.is_none())
-        || (cond.gt && current.map_or(true, |c| when <= c))
+        || (cond.gt && current.is_none_or(|c| when <= c))
         || (cond.lt && current.is_some_and(|c| when >= c));
     if refused {
         drop(shard);

@@ -152,7 +152,7 @@ fn scan_command(store: &Store, conn: &mut Conn, cmd: Command) {
     }
     let d = db(conn);
     let (next, mut keys) = scan(store, d, cursor, count);
-    keys.retain(|k| pattern.map_or(true, |p| redcon::glob_match(p, k)));
+    keys.retain(|k| pattern.is_none_or(|p| redcon::glob_match(p, k)));
     if let Some(t) = type_filter {
         keys.retain(|k| {
             store

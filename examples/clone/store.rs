@@ -25,7 +25,7 @@ impl Entry {
     /// Whether the entry has not expired. The clock is read only for entries that can
     /// expire: most have no expiry, and reading the clock is a noticeable share of a GET.
     pub(crate) fn live(&self) -> bool {
-        self.expires.map_or(true, |t| t > Instant::now())
+        self.expires.is_none_or(|t| t > Instant::now())
     }
 }
 

@@ -299,7 +299,7 @@ fn append(store: &Store, conn: &mut Conn, cmd: Command) {
 }
 
 fn msetnx(store: &Store, conn: &mut Conn, cmd: Command) {
-    if cmd.len() % 2 == 0 {
+    if cmd.len().is_multiple_of(2) {
         return conn.write_error(reply::wrong_arity("msetnx"));
     }
     let keys: Vec<&[u8]> = cmd.args().skip(1).step_by(2).collect();

@@ -413,7 +413,7 @@ impl PubSub {
         self.read()
             .table_ref(kind)
             .keys()
-            .filter(|c| pattern.map_or(true, |p| crate::glob_match(p, c)))
+            .filter(|c| pattern.is_none_or(|p| crate::glob_match(p, c)))
             .map(|c| c.to_vec())
             .collect()
     }

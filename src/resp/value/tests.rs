@@ -255,13 +255,13 @@ fn malformed_inputs_are_errors() {
 #[test]
 fn number_lines_without_cr_fail_early() {
     let mut input = b"*".to_vec();
-    input.extend(std::iter::repeat(b'1').take(100));
+    input.extend(std::iter::repeat_n(b'1', 100));
     assert_eq!(parse_value(&input), Err(ValueError::InvalidLength));
     // Within the limit it is merely incomplete.
     assert_eq!(parse_value(b"*1234567890123456789"), Ok(None));
     // Text lines have no limit.
     let mut long = b"+".to_vec();
-    long.extend(std::iter::repeat(b'a').take(100_000));
+    long.extend(std::iter::repeat_n(b'a', 100_000));
     assert_eq!(parse_value(&long), Ok(None));
 }
 
