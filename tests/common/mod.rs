@@ -72,6 +72,48 @@ pub fn connect(handle: &ServerHandle) -> Client<TcpStream> {
     Client::new(s)
 }
 
+/// The test certificate committed with the TLS example (for `localhost` and
+/// `127.0.0.1`) and its key.
+pub const CERT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tls/cert.pem");
+pub const KEY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tls/key.pem");
+
+/// A TLS client's stream.
+#[cfg(feature = "tls")]
+pub type TlsStream = redcon::rustls::StreamOwned<redcon::rustls::ClientConnection, TcpStream>;
+
+/// A rustls client configuration that trusts the test certificate [`CERT`].
+#[cfg(feature = "tls")]
+pub fn tls_client_config() -> Arc<redcon::rustls::ClientConfig> {
+    use redcon::rustls;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(CERT).expect("certificate file") {
+        roots.add(cert.expect("certificate parses")).expect("root");
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("protocol versions")
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Arc::new(config)
+}
+
+/// A TLS client to the server for `name` (the certificate is for `localhost` and
+/// `127.0.0.1`); the handshake happens on its first read or write.
+#[cfg(feature = "tls")]
+pub fn tls_client(server: &ServerHandle, name: &str) -> Client<TlsStream> {
+    use redcon::rustls;
+    let tcp = TcpStream::connect(tcp_addr(server)).expect("connect");
+    tcp.set_read_timeout(Some(TIMEOUT)).expect("timeout");
+    tcp.set_write_timeout(Some(TIMEOUT)).expect("timeout");
+    let name = rustls::pki_types::ServerName::try_from(name.to_string()).expect("server name");
+    let session = rustls::ClientConnection::new(tls_client_config(), name).expect("TLS client");
+    Client::new(rustls::StreamOwned::new(session, tcp))
+}
+
 /// A socket path in the temp directory, unique to this process and `name`, with no
 /// file at it yet.
 pub fn socket_path(name: &str) -> PathBuf {
