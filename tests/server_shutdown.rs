@@ -154,7 +154,12 @@ fn shutdown_with_no_clients_returns_zero() {
 #[test]
 fn shutdown_counts_threads_of_clients_that_already_left() {
     let h = common::Basic::default();
-    let server = common::start(h.clone());
+    // No thread reuse: each client leaves a thread of its own behind to be joined.
+    let server = Server::new(h.clone())
+        .addr("127.0.0.1:0")
+        .max_idle_threads(0)
+        .start()
+        .unwrap();
     for _ in 0..3 {
         let mut c = connect(&server);
         c.send(b"QUIT\r\n");

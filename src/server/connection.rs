@@ -28,17 +28,17 @@ enum Outcome {
 /// connection) would otherwise sit in the frames that stay on the stack for the whole
 /// connection, and an idle connection's memory is mostly the stack pages it touched.
 pub(crate) fn run<H: Handler>(
-    shared: Arc<Shared>,
-    handler: Arc<H>,
+    shared: &Shared,
+    handler: &H,
     socket: Arc<Socket>,
     slot: ClientSlot,
 ) -> Option<CloseReason> {
-    let mut started = start(&shared, &*handler, &socket, &slot);
+    let mut started = start(shared, handler, &socket, &slot);
     drop(socket);
     // Borrowed in place: moving the state and reader out would copy them into more
     // stack slots that stay for the connection's life.
     let (state, reader) = started.as_mut()?;
-    finish(&*handler, state, reader, slot)
+    finish(handler, state, reader, slot)
 }
 
 /// TLS handshake, socket options, the max-clients check and `on_accept`; `None` if the
