@@ -229,3 +229,30 @@ fn shutdown_replies_reach_a_client_that_pipelined_more_than_was_read() {
     busy.expect_eof();
     assert_eq!(stopper.join().unwrap(), 2);
 }
+
+#[test]
+fn shutdown_does_not_wait_for_a_client_that_is_gone() {
+    let (h, started, go, _) = slow();
+    let server = Server::new(h.clone())
+        .addr("127.0.0.1:0")
+        .shutdown_grace(Duration::from_secs(30))
+        .start()
+        .unwrap();
+    let mut idle = connect(&server);
+    idle.send(b"PING\r\n");
+    idle.expect(b"+PONG\r\n");
+    let mut c = connect(&server);
+    c.send(b"SLOW\r\n");
+    started.recv_timeout(common::TIMEOUT).unwrap();
+    // The client leaves while its command runs: the reply, written after the shutdown
+    // began, is answered with a reset, and will never be acknowledged.
+    drop(c);
+    let t = std::time::Instant::now();
+    let stopper = thread::spawn(move || server.shutdown());
+    // The shutdown has begun once the idle client is woken.
+    idle.expect_eof();
+    go.send(()).unwrap();
+    assert_eq!(stopper.join().unwrap(), 2);
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(10), "shutdown took {took:?}");
+}
