@@ -6,9 +6,12 @@
 //! ```text
 //! cargo run --release --example clone -- [--addr HOST:PORT] [--unix PATH]
 //!                                        [--tls-cert PEM --tls-key PEM]
+//!                                        [--max-idle-threads N]
 //! ```
 //! Default address 127.0.0.1:6380. `--unix` serves a Unix socket instead of TCP; the
-//! TLS flags serve TLS on `--addr`. Logging goes through `RUST_LOG`.
+//! TLS flags serve TLS on `--addr`; `--max-idle-threads` sets how many connection
+//! threads wait for a new client (0: no thread reuse, for comparisons). Logging goes
+//! through `RUST_LOG`.
 
 use redcon::mux::{Arity, Mux};
 use redcon::pubsub::{PubSub, PubSubHandler};
@@ -574,6 +577,8 @@ struct Args {
     unix: Option<String>,
     tls_cert: Option<String>,
     tls_key: Option<String>,
+    /// `Server::max_idle_threads`; the library's default when not given.
+    max_idle_threads: Option<usize>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -582,6 +587,7 @@ fn parse_args() -> Result<Args, String> {
         unix: None,
         tls_cert: None,
         tls_key: None,
+        max_idle_threads: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -591,9 +597,16 @@ fn parse_args() -> Result<Args, String> {
             "--unix" => a.unix = Some(value()?),
             "--tls-cert" => a.tls_cert = Some(value()?),
             "--tls-key" => a.tls_key = Some(value()?),
+            "--max-idle-threads" => {
+                let v = value()?;
+                let n = v
+                    .parse()
+                    .map_err(|_| format!("--max-idle-threads {v}: not a number"))?;
+                a.max_idle_threads = Some(n);
+            }
             "-h" | "--help" => {
                 return Err("usage: clone [--addr HOST:PORT] [--unix PATH] \
-                            [--tls-cert PEM --tls-key PEM]"
+                            [--tls-cert PEM --tls-key PEM] [--max-idle-threads N]"
                     .into())
             }
             other => return Err(format!("unknown argument {other}")),
@@ -656,6 +669,9 @@ fn main() {
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         server = with_tls(server, cert, key);
         scheme = "rediss";
+    }
+    if let Some(n) = args.max_idle_threads {
+        server = server.max_idle_threads(n);
     }
     let handle = match server.start() {
         Ok(h) => h,
