@@ -139,7 +139,8 @@ impl Pool {
             return;
         }
         let spawned = Scheduling::current();
-        let stack = Stack::of_this_thread();
+        // Looked up once the first client is served, not before.
+        let mut stack = None;
         let seat = Arc::new(Seat::default());
         let mut client = first;
         loop {
@@ -148,7 +149,8 @@ impl Pool {
                 log::debug!("a handler changed its thread's scheduling: the thread exits");
                 return;
             }
-            match self.wait(&seat, &stack) {
+            let stack = stack.get_or_insert_with(Stack::of_this_thread);
+            match self.wait(&seat, stack) {
                 Some(next) => client = next,
                 None => return,
             }
