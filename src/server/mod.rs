@@ -463,7 +463,7 @@ impl<H: Handler> Server<H> {
         });
         let shared = Shared::new(self.config);
         let slot = shared.register(&socket)?;
-        connection::run(&shared, &*self.handler, socket, slot)
+        connection::run(&shared, &*self.handler, socket, None, slot)
     }
 }
 
@@ -475,8 +475,8 @@ impl<H: Handler> fmt::Debug for Server<H> {
 
 fn accept_loop<H: Handler>(listener: &Listener, shared: &Arc<Shared>, handler: &Arc<H>) {
     loop {
-        let socket = match listener.accept() {
-            Ok(s) => Arc::new(s),
+        let (socket, peer) = match listener.accept() {
+            Ok((s, peer)) => (Arc::new(s), peer),
             Err(_) if shared.is_shutting_down() => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
@@ -499,7 +499,7 @@ fn accept_loop<H: Handler>(listener: &Listener, shared: &Arc<Shared>, handler: &
         let Some(slot) = shared.register(&socket) else {
             return;
         };
-        let client = match shared.pool.hand_off(Client { socket, slot }) {
+        let client = match shared.pool.hand_off(Client { socket, peer, slot }) {
             Ok(()) => continue,
             Err(client) => client,
         };
@@ -515,7 +515,7 @@ fn accept_loop<H: Handler>(listener: &Listener, shared: &Arc<Shared>, handler: &
                 .spawn(move || {
                     let done = ThreadDone(shared.clone());
                     shared.pool.serve(client, |c| {
-                        connection::run(&shared, &*handler, c.socket, c.slot);
+                        connection::run(&shared, &*handler, c.socket, Some(c.peer), c.slot);
                     });
                     drop(done);
                 })

@@ -30,7 +30,7 @@
 //! the next one does not fault them in again.
 
 use super::registry::ClientSlot;
-use crate::io::Socket;
+use crate::io::{PeerAddr, Socket};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,8 @@ const STACK_KEPT: usize = 16 * 1024;
 /// An accepted client on its way to a thread.
 pub(crate) struct Client {
     pub(crate) socket: Arc<Socket>,
+    /// From `accept`, which saves looking it up.
+    pub(crate) peer: PeerAddr,
     pub(crate) slot: ClientSlot,
 }
 
