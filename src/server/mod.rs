@@ -319,8 +319,9 @@ impl<H: Handler> Server<H> {
 
     /// Listen backlog for a listener the server binds itself (the kernel caps it at
     /// `net.core.somaxconn`). Default: 4096. Redis uses 511, but accepting here costs a
-    /// thread spawn per client, so a burst of connections needs a deeper queue: a full
-    /// one drops the client's SYN, and the client waits a second to retry.
+    /// thread spawn per client once no thread is waiting for one, so a burst of
+    /// connections needs a deeper queue: a full one drops the client's SYN, and the
+    /// client waits a second to retry.
     pub fn backlog(mut self, n: i32) -> Self {
         self.config.backlog = n;
         self
