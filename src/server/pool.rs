@@ -141,9 +141,9 @@ impl Pool {
             return;
         }
         let spawned = Scheduling::current();
-        // Looked up once the first client is served, not before.
-        let mut stack = None;
-        let seat = Arc::new(Seat::default());
+        // Made once the first client is served, not before: a thread whose first client
+        // stays connected (idle, maybe) never needs them.
+        let mut waiting: Option<(Arc<Seat>, Stack)> = None;
         let mut client = first;
         loop {
             serve(client);
@@ -151,8 +151,9 @@ impl Pool {
                 log::debug!("a handler changed its thread's scheduling: the thread exits");
                 return;
             }
-            let stack = stack.get_or_insert_with(Stack::of_this_thread);
-            match self.wait(&seat, stack) {
+            let (seat, stack) =
+                waiting.get_or_insert_with(|| (Arc::default(), Stack::of_this_thread()));
+            match self.wait(seat, stack) {
                 Some(next) => client = next,
                 None => return,
             }
