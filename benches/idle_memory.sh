@@ -11,7 +11,8 @@
 # read buffer) shows what one blocked thread per client costs before any of the
 # library's own state: its stack pages and the C library's and Rust's per-thread data.
 #
-# Environment: COUNTS="1000 5000", MANY=10000, IDLE_SECS=10, SERVERS="clone redis floor",
+# Environment: COUNTS="1000 5000", MANY=10000, IDLE_SECS=10, SERVERS="clone redis floor"
+# (add "before" for the clone binary in BEFORE_BIN, e.g. built from an older commit),
 # CLONE_BIN (default: build the release example), OUT=target/idle.
 set -euo pipefail
 
@@ -43,6 +44,9 @@ start() {
         redis) redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no \
             --maxclients $((MANY + 1000)) --loglevel warning >>"$OUT/redis.log" 2>&1 & ;;
         floor) "$FLOOR_BIN" "127.0.0.1:$PORT" 512 >>"$OUT/floor.log" 2>&1 & ;;
+        before) "${BEFORE_BIN:?the server before needs BEFORE_BIN}" --addr "127.0.0.1:$PORT" \
+            >>"$OUT/before.log" 2>&1 & ;;
+        *) echo "unknown server $1" >&2; exit 1 ;;
     esac
     PID=$!
     wait_ready "$PORT" || exit 1

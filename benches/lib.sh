@@ -30,10 +30,11 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Waits up to 5 s for a server on port $1 to answer PING.
+# Waits up to 5 s for a server on port $1 to answer PING; further arguments go to
+# redis-cli (e.g. --tls --cacert FILE).
 wait_ready() {
     for _ in $(seq 100); do
-        redis-cli -p "$1" ping >/dev/null 2>&1 && return 0
+        redis-cli -p "$1" "${@:2}" ping >/dev/null 2>&1 && return 0
         sleep 0.05
     done
     echo "server on port $1 did not start" >&2

@@ -12,6 +12,9 @@ SHAPES = {
     "b": "-P 16 -c 50",
     "c": "-P 512 -c 512",
     "d": "-P 1 -c 1",
+    "e": "-P 1 -c 50 -k 0",
+    "tb": "TLS -P 16 -c 50",
+    "te": "TLS -P 1 -c 50 -k 0",
 }
 
 BASELINE = "redis"

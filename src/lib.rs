@@ -6,6 +6,9 @@
 //!
 //! - **One OS thread per client**, blocking `std::net` I/O: no runtime, no `async`, plain
 //!   stack traces. Idle clients cost no CPU (a blocked `read`), and a few KiB of memory.
+//!   A thread whose client left waits a while for the next one
+//!   ([`Server::max_idle_threads`], [`Server::thread_keep_alive`]), so short-lived
+//!   connections do not pay a thread's creation each.
 //! - **Zero-copy parsing**: a command's arguments borrow the read buffer; pipelines are
 //!   read with one `read` and answered with one `write`.
 //! - **Redis 7 on the wire**: multibulk and inline (telnet) requests split exactly as

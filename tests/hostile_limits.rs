@@ -23,7 +23,8 @@ fn pong() -> OwnedValue {
 
 #[test]
 fn max_clients_refuses_the_extra_client_and_frees_the_slot_on_close() {
-    let (handle, state) = start(|s| s.max_clients(3));
+    // No thread reuse, so that every connection's thread is counted below.
+    let (handle, state) = start(|s| s.max_clients(3).max_idle_threads(0));
     let addr = common_hostile::addr(&handle);
     let mut clients: Vec<Client> = (0..3).map(|_| Client::connect(&addr)).collect();
     for c in &mut clients {

@@ -117,7 +117,8 @@ fn client_closing_gives_client_closed() {
     assert_eq!(h.closes.wait_reason(2), Reason::ClientClosed);
     // on_close ran once per connection.
     assert_eq!(h.closes.snapshot().len(), 2);
-    assert_eq!(server.shutdown(), 2);
+    // One thread per connection, or one thread reused by the second client.
+    assert!(matches!(server.shutdown(), 1 | 2));
 }
 
 #[test]

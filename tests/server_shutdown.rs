@@ -154,7 +154,12 @@ fn shutdown_with_no_clients_returns_zero() {
 #[test]
 fn shutdown_counts_threads_of_clients_that_already_left() {
     let h = common::Basic::default();
-    let server = common::start(h.clone());
+    // No thread reuse: each client leaves a thread of its own behind to be joined.
+    let server = Server::new(h.clone())
+        .addr("127.0.0.1:0")
+        .max_idle_threads(0)
+        .start()
+        .unwrap();
     for _ in 0..3 {
         let mut c = connect(&server);
         c.send(b"QUIT\r\n");
@@ -223,4 +228,31 @@ fn shutdown_replies_reach_a_client_that_pipelined_more_than_was_read() {
     busy.expect(&expected);
     busy.expect_eof();
     assert_eq!(stopper.join().unwrap(), 2);
+}
+
+#[test]
+fn shutdown_does_not_wait_for_a_client_that_is_gone() {
+    let (h, started, go, _) = slow();
+    let server = Server::new(h.clone())
+        .addr("127.0.0.1:0")
+        .shutdown_grace(Duration::from_secs(30))
+        .start()
+        .unwrap();
+    let mut idle = connect(&server);
+    idle.send(b"PING\r\n");
+    idle.expect(b"+PONG\r\n");
+    let mut c = connect(&server);
+    c.send(b"SLOW\r\n");
+    started.recv_timeout(common::TIMEOUT).unwrap();
+    // The client leaves while its command runs: the reply, written after the shutdown
+    // began, is answered with a reset, and will never be acknowledged.
+    drop(c);
+    let t = std::time::Instant::now();
+    let stopper = thread::spawn(move || server.shutdown());
+    // The shutdown has begun once the idle client is woken.
+    idle.expect_eof();
+    go.send(()).unwrap();
+    assert_eq!(stopper.join().unwrap(), 2);
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(10), "shutdown took {took:?}");
 }

@@ -9,9 +9,14 @@
 //! ```text
 //! cargo run --release --example clone -- [--addr HOST:PORT] [--unix PATH]
 //!                                        [--tls-cert PEM --tls-key PEM]
+//!                                        [--cluster HOST:PORT,... [--cluster-replicas N]]
+//!                                        [--max-idle-threads N]
 //! ```
 //! Default address 127.0.0.1:6380. `--unix` serves a Unix socket instead of TCP; the
-//! TLS flags serve TLS on `--addr`. Logging goes through `RUST_LOG`.
+//! TLS flags serve TLS on `--addr`; `--cluster` makes it one node of a Redis Cluster
+//! whose masters are the listed addresses (this node is `--addr`); `--max-idle-threads`
+//! sets how many connection threads wait for a new client (0: no thread reuse, for
+//! comparisons). Logging goes through `RUST_LOG`.
 
 mod active_expire;
 mod cluster;
@@ -75,6 +80,8 @@ struct Args {
     tls_key: Option<String>,
     cluster: Option<String>,
     cluster_replicas: usize,
+    /// `Server::max_idle_threads`; the library's default when not given.
+    max_idle_threads: Option<usize>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -85,6 +92,7 @@ fn parse_args() -> Result<Args, String> {
         tls_key: None,
         cluster: None,
         cluster_replicas: 0,
+        max_idle_threads: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -95,6 +103,13 @@ fn parse_args() -> Result<Args, String> {
             "--tls-cert" => a.tls_cert = Some(value()?),
             "--tls-key" => a.tls_key = Some(value()?),
             "--cluster" => a.cluster = Some(value()?),
+            "--max-idle-threads" => {
+                let v = value()?;
+                let n = v
+                    .parse()
+                    .map_err(|_| format!("--max-idle-threads {v}: not a number"))?;
+                a.max_idle_threads = Some(n);
+            }
             "--cluster-replicas" => {
                 a.cluster_replicas = value()?
                     .parse()
@@ -103,7 +118,8 @@ fn parse_args() -> Result<Args, String> {
             "-h" | "--help" => {
                 return Err("usage: clone [--addr HOST:PORT] [--unix PATH] \
                             [--tls-cert PEM --tls-key PEM] \
-                            [--cluster HOST:PORT,HOST:PORT,... [--cluster-replicas N]]"
+                            [--cluster HOST:PORT,HOST:PORT,... [--cluster-replicas N]] \
+                            [--max-idle-threads N]"
                     .into())
             }
             other => return Err(format!("unknown argument {other}")),
@@ -188,6 +204,9 @@ fn main() {
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         server = with_tls(server, cert, key);
         scheme = "rediss";
+    }
+    if let Some(n) = args.max_idle_threads {
+        server = server.max_idle_threads(n);
     }
     let handle = match server.start() {
         Ok(h) => h,

@@ -2,7 +2,7 @@
 //! backlog larger than the standard library's fixed 128 (so thousands of clients can
 //! connect at once), and woken out of a blocking `accept` by a self-connection.
 
-use super::Socket;
+use super::{PeerAddr, Socket};
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -94,10 +94,15 @@ impl Listener {
         Ok(Listener::Unix(l, path, false))
     }
 
-    pub(crate) fn accept(&self) -> io::Result<Socket> {
+    /// The next client, and its address as `accept` reports it (so the connection need
+    /// not look it up again).
+    pub(crate) fn accept(&self) -> io::Result<(Socket, PeerAddr)> {
         match self {
-            Listener::Tcp(l) => l.accept().map(|(s, _)| Socket::Tcp(s)),
-            Listener::Unix(l, _, _) => l.accept().map(|(s, _)| Socket::Unix(s)),
+            Listener::Tcp(l) => l.accept().map(|(s, a)| (Socket::Tcp(s), PeerAddr::Tcp(a))),
+            Listener::Unix(l, _, _) => l.accept().map(|(s, a)| {
+                let path = a.as_pathname().map(|p| p.to_path_buf());
+                (Socket::Unix(s), PeerAddr::Unix(path))
+            }),
         }
     }
 

@@ -230,15 +230,40 @@ impl Socket {
         }
     }
 
-    /// Bytes written to a TCP socket that the peer has not acknowledged yet.
+    /// Bytes written to a TCP socket that the peer has not acknowledged yet, and never
+    /// will be once the connection is closed (the peer reset it: it had gone when the
+    /// last replies reached it). The kernel's count stays as it was then, so without
+    /// the state check a shutdown would wait its whole grace period for a client that
+    /// left.
     #[cfg(target_os = "linux")]
     fn unacknowledged(&self) -> Option<usize> {
         use std::os::fd::AsRawFd;
         let Socket::Tcp(s) = self else { return None };
+        let fd = s.as_raw_fd();
+        // The first byte of `struct tcp_info` is the connection's state; the kernel
+        // copies no more than it is asked for.
+        let mut state: u8 = 0;
+        let mut len = 1 as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` (1) bytes through the pointer, which
+        // points to a live, writable u8, and stores the length written in `len`.
+        let r = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::IPPROTO_TCP,
+                libc::TCP_INFO,
+                &mut state as *mut u8 as *mut libc::c_void,
+                &mut len,
+            )
+        };
+        // TCP_CLOSE in the kernel's numbering (include/net/tcp_states.h).
+        const TCP_CLOSE: u8 = 7;
+        if r == 0 && len == 1 && state == TCP_CLOSE {
+            return Some(0);
+        }
         let mut n: libc::c_int = 0;
         // SAFETY: SIOCOUTQ (TIOCOUTQ's value) stores one c_int through the pointer, which
         // points to a live, writable c_int; the descriptor is open for the call's length.
-        let r = unsafe { libc::ioctl(s.as_raw_fd(), libc::TIOCOUTQ, &mut n as *mut libc::c_int) };
+        let r = unsafe { libc::ioctl(fd, libc::TIOCOUTQ, &mut n as *mut libc::c_int) };
         (r == 0).then(|| usize::try_from(n).unwrap_or(0))
     }
 

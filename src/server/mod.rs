@@ -1,11 +1,14 @@
 //! [`Server`]: the builder and its options, the accept loop that gives each client its
-//! own thread, and [`ServerHandle`] to wait for, inspect and shut down a running server.
-//! Also the Go-style free functions [`listen_and_serve`] and friends.
+//! own thread (a waiting one from the pool, or a new one), and [`ServerHandle`] to wait
+//! for, inspect and shut down a running server. Also the Go-style free functions
+//! [`listen_and_serve`] and friends.
 
 mod connection;
+mod pool;
 mod registry;
 
 pub(crate) use connection::serve_to_end;
+use pool::Client;
 pub(crate) use registry::ClientSlot;
 use registry::Shared;
 
@@ -38,6 +41,8 @@ pub(crate) struct Config {
     pub(crate) idle_timeout: Option<Duration>,
     pub(crate) write_timeout: Option<Duration>,
     pub(crate) max_clients: usize,
+    pub(crate) max_idle_threads: usize,
+    pub(crate) thread_keep_alive: Duration,
     pub(crate) stack_size: usize,
     pub(crate) read_buffer_size: usize,
     pub(crate) max_query_buffer: usize,
@@ -64,6 +69,8 @@ impl Default for Config {
             idle_timeout: None,
             write_timeout: Some(Duration::from_secs(30)),
             max_clients: 10_000,
+            max_idle_threads: 64,
+            thread_keep_alive: Duration::from_secs(10),
             stack_size: 256 * 1024,
             read_buffer_size: 512,
             max_query_buffer: 1 << 30,
@@ -296,6 +303,70 @@ impl<H: Handler> Server<H> {
         self
     }
 
+    /// How many connection threads may wait at once for a new client after theirs left.
+    /// A new client is handed to a waiting thread before a thread is spawned for it,
+    /// which saves most of what a short-lived connection costs the server; a thread
+    /// still serves one client at a time, and waiting costs no CPU. A thread that finds
+    /// this many already waiting exits. `0` turns reuse off: every thread exits with its
+    /// connection. Default: 64.
+    ///
+    /// A reused thread keeps its stack size and the scheduling policy it inherited from
+    /// the thread that started the server (one whose handler changed its own policy,
+    /// priority or nice value is not reused), and nothing of the library's state from
+    /// its previous connection; thread-locals of the handler's own stay with the thread.
+    ///
+    /// ```
+    /// use redcon::{Command, Conn, Server};
+    /// use std::io::{Read, Write};
+    /// use std::time::Duration;
+    ///
+    /// let handle = Server::new(|conn: &mut Conn, _: Command| conn.write_string("PONG"))
+    ///     .addr("127.0.0.1:0")
+    ///     .max_idle_threads(8)
+    ///     .thread_keep_alive(Duration::from_secs(30))
+    ///     .start()?;
+    /// let mut client = std::net::TcpStream::connect(handle.local_addr().to_string())?;
+    /// client.write_all(b"PING\r\n")?;
+    /// client.read_exact(&mut [0u8; 7])?;
+    /// drop(client);
+    /// // The client left; its thread now waits for the next one.
+    /// while handle.idle_threads() == 0 {
+    ///     std::thread::sleep(Duration::from_millis(1));
+    /// }
+    /// assert_eq!(handle.idle_threads(), 1);
+    /// handle.shutdown(); // wakes the waiting thread and joins it
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn max_idle_threads(mut self, n: usize) -> Self {
+        self.config.max_idle_threads = n;
+        self
+    }
+
+    /// How long a connection thread whose client left waits for the next client before
+    /// it exits (see [`max_idle_threads`](Self::max_idle_threads)), so the number of
+    /// threads returns to what the connected clients need this long after a burst.
+    /// `Duration::MAX` keeps waiting threads until shutdown. Default: 10 s.
+    ///
+    /// ```
+    /// use redcon::{Command, Conn, Server};
+    /// use std::time::Duration;
+    ///
+    /// let handle = Server::new(|conn: &mut Conn, _: Command| conn.write_string("PONG"))
+    ///     .addr("127.0.0.1:0")
+    ///     .thread_keep_alive(Duration::from_millis(100))
+    ///     .start()?;
+    /// drop(std::net::TcpStream::connect(handle.local_addr().to_string())?);
+    /// // Whether or not the thread is still waiting, it is gone 100 ms after the client.
+    /// std::thread::sleep(Duration::from_millis(500));
+    /// assert_eq!(handle.idle_threads(), 0);
+    /// handle.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn thread_keep_alive(mut self, keep: Duration) -> Self {
+        self.config.thread_keep_alive = keep;
+        self
+    }
+
     /// Stack size of each connection thread. Only the pages a thread touches use
     /// memory. Default: 256 KiB.
     ///
@@ -396,8 +467,9 @@ impl<H: Handler> Server<H> {
 
     /// Listen backlog for a listener the server binds itself (the kernel caps it at
     /// `net.core.somaxconn`). Default: 4096. Redis uses 511, but accepting here costs a
-    /// thread spawn per client, so a burst of connections needs a deeper queue: a full
-    /// one drops the client's SYN, and the client waits a second to retry.
+    /// thread spawn per client once no thread is waiting for one, so a burst of
+    /// connections needs a deeper queue: a full one drops the client's SYN, and the
+    /// client waits a second to retry.
     ///
     /// ```
     /// let s = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
@@ -597,7 +669,7 @@ impl<H: Handler> Server<H> {
         });
         let shared = Shared::new(self.config);
         let slot = shared.register(&socket)?;
-        connection::run(shared, self.handler, socket, slot)
+        connection::run(&shared, &*self.handler, socket, None, slot)
     }
 }
 
@@ -609,8 +681,8 @@ impl<H: Handler> fmt::Debug for Server<H> {
 
 fn accept_loop<H: Handler>(listener: &Listener, shared: &Arc<Shared>, handler: &Arc<H>) {
     loop {
-        let socket = match listener.accept() {
-            Ok(s) => Arc::new(s),
+        let (socket, peer) = match listener.accept() {
+            Ok((s, peer)) => (Arc::new(s), peer),
             Err(_) if shared.is_shutting_down() => return,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
@@ -633,17 +705,24 @@ fn accept_loop<H: Handler>(listener: &Listener, shared: &Arc<Shared>, handler: &
         let Some(slot) = shared.register(&socket) else {
             return;
         };
-        let id = slot.id;
+        let client = match shared.pool.hand_off(Client { socket, peer, slot }) {
+            Ok(()) => continue,
+            Err(client) => client,
+        };
+        let id = client.slot.id;
         shared.thread_started();
         let spawned = {
             let shared = shared.clone();
             let handler = handler.clone();
+            // Not named after its client: it may serve several, one after another.
             thread::Builder::new()
-                .name(format!("redcon-conn-{id}"))
+                .name("redcon-conn".into())
                 .stack_size(shared.config.stack_size)
                 .spawn(move || {
                     let done = ThreadDone(shared.clone());
-                    connection::run(shared, handler, socket, slot);
+                    shared.pool.serve(client, |c| {
+                        connection::run(&shared, &*handler, c.socket, Some(c.peer), c.slot);
+                    });
                     drop(done);
                 })
         };
@@ -765,6 +844,12 @@ impl ServerHandle {
         self.shared.clients()
     }
 
+    /// The number of connection threads waiting for a new client (see
+    /// [`Server::max_idle_threads`]); they are not counted in [`clients`](Self::clients).
+    pub fn idle_threads(&self) -> usize {
+        self.shared.pool.idle()
+    }
+
     /// Blocks until the server stops (only a [`shutdown`](Self::shutdown) from a clone
     /// of the shared state stops it, so in practice: forever).
     ///
@@ -787,8 +872,9 @@ impl ServerHandle {
     /// that closing cannot make TCP discard them), and calls
     /// [`on_close`](crate::Handler::on_close) with
     /// [`CloseReason::ServerShutdown`](crate::CloseReason::ServerShutdown); then every
-    /// connection thread is joined. Clients that do not let their replies be written
-    /// are cut off after the shutdown grace period, so this returns in bounded time.
+    /// connection thread is joined, the threads waiting for a new client (woken at
+    /// once) included. Clients that do not let their replies be written are cut off
+    /// after the shutdown grace period, so this returns in bounded time.
     ///
     /// Returns how many connection threads were joined.
     ///

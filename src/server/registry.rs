@@ -1,9 +1,11 @@
 //! The server's shared state: configuration, the live connections (so `shutdown` can
 //! wake each one by shutting its socket for reading, instead of polling), the count that
-//! enforces max clients, and the connection threads to join.
+//! enforces max clients, the connection threads to join, and the pool of threads
+//! waiting for their next client.
 //!
 //! The lock here is taken on accept, on close and on shutdown only, never per command.
 
+use super::pool::Pool;
 use super::Config;
 use crate::io::Socket;
 use std::collections::HashMap;
@@ -23,6 +25,7 @@ struct Registry {
 
 pub(crate) struct Shared {
     pub(crate) config: Config,
+    pub(crate) pool: Pool,
     registry: Mutex<Registry>,
     threads_done: Condvar,
     clients: AtomicUsize,
@@ -40,6 +43,7 @@ fn lock(m: &Mutex<Registry>) -> MutexGuard<'_, Registry> {
 impl Shared {
     pub(crate) fn new(config: Config) -> Arc<Shared> {
         Arc::new(Shared {
+            pool: Pool::new(config.max_idle_threads, config.thread_keep_alive),
             config,
             registry: Mutex::new(Registry::default()),
             threads_done: Condvar::new(),
@@ -110,16 +114,21 @@ impl Shared {
 
     /// Stops new registrations and wakes every connection: shutting a socket for reading
     /// makes a blocked `read` return end-of-stream, while replies can still be written.
+    /// Threads waiting for a client are woken to exit, and a connection thread whose
+    /// client leaves from now on exits too.
     pub(crate) fn begin_shutdown(&self) {
         let _ = self
             .deadline
             .set(Instant::now() + self.config.shutdown_grace);
-        let mut reg = lock(&self.registry);
-        reg.shutting_down = true;
-        self.shutting_down.store(true, Ordering::Release);
-        for s in reg.sockets.values() {
-            s.shutdown(Shutdown::Read);
+        {
+            let mut reg = lock(&self.registry);
+            reg.shutting_down = true;
+            self.shutting_down.store(true, Ordering::Release);
+            for s in reg.sockets.values() {
+                s.shutdown(Shutdown::Read);
+            }
         }
+        self.pool.close();
     }
 
     /// The moment shutdown stops waiting for connections to finish (the grace period
