@@ -135,8 +135,13 @@ impl DetachedConn {
         }
     }
 
-    crate::conn::shared_conn_methods!();
-    crate::conn::forward_value_writes!();
+    // The accessors' examples run in the body of `check`, called from a handler (`Conn`)
+    // or on the detached connection (`DetachedConn`); the client expects `EXPECTED` and
+    // then `+OK`.
+    crate::conn::shared_conn_methods!(
+        "```\n# use redcon::{handler_fn, DetachedConn, Server};\n# use std::io::{Read, Write};\n# fn check(conn: &mut DetachedConn) {",
+        "# let server = Server::new(handler_fn(|conn, _cmd| {\n#     conn.detach(|mut d| {\n#         check(&mut d);\n#         d.write_string(\"OK\");\n#         d.close().unwrap();\n#     });\n# })).addr(\"127.0.0.1:0\").start()?;\n# let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;\n# c.write_all(b\"PING\\r\\n\")?;\n# let mut got = Vec::new();\n# c.read_to_end(&mut got)?;\n# let want = [EXPECTED, b\"+OK\\r\\n\"].concat();\n# assert_eq!(got.escape_ascii().to_string(), want.escape_ascii().to_string());\n# server.shutdown();\n# Ok::<(), Box<dyn std::error::Error>>(())\n```"
+    );
 }
 
 impl Deref for DetachedConn {
