@@ -493,6 +493,28 @@ impl<'a> Conn<'a> {
     /// Closes the connection once this command returns. Replies written so far,
     /// including to this command, are sent first; commands after it in the pipeline are
     /// not served.
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (mut client, server_end) = UnixStream::pair()?;
+    /// client.write_all(b"QUIT\r\nPING\r\n")?;
+    /// Server::new(handler_fn(|conn, cmd| {
+    ///     if cmd.is("quit") {
+    ///         conn.write_string("OK");
+    ///         conn.close();
+    ///     } else {
+    ///         conn.write_string("PONG");
+    ///     }
+    /// }))
+    /// .serve_connection(server_end);
+    /// let mut out = Vec::new();
+    /// client.read_to_end(&mut out)?;
+    /// assert_eq!(out, b"+OK\r\n"); // the PING after QUIT is not served
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn close(&mut self) {
         self.state.close = true;
     }
@@ -503,6 +525,31 @@ impl<'a> Conn<'a> {
     /// and context. `f` runs on the connection's thread; it may move the `DetachedConn`
     /// to another thread. The server's handler sees no more commands and no
     /// [`on_close`](crate::Handler::on_close) for this connection.
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (mut client, server_end) = UnixStream::pair()?;
+    /// client.write_all(b"MONITOR\r\nGET a\r\nGET b\r\n")?;
+    /// client.shutdown(std::net::Shutdown::Write)?;
+    /// Server::new(handler_fn(|conn, _cmd| {
+    ///     conn.write_string("OK");
+    ///     conn.detach(|mut d| {
+    ///         // Our own loop from here on: the commands already received come first.
+    ///         while let Ok(Some(cmd)) = d.read_command() {
+    ///             let line = format!("saw {}", cmd.len());
+    ///             d.write_string(line);
+    ///         }
+    ///     });
+    /// }))
+    /// .serve_connection(server_end);
+    /// let mut out = Vec::new();
+    /// client.read_to_end(&mut out)?;
+    /// assert_eq!(out, b"+OK\r\n+saw 2\r\n+saw 2\r\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn detach<F>(&mut self, f: F)
     where
         F: FnOnce(DetachedConn) + Send + 'static,
@@ -513,6 +560,29 @@ impl<'a> Conn<'a> {
     /// The commands already received after the current one (the rest of the pipeline),
     /// copied, without consuming them: they are still served one by one afterwards. Stops
     /// at the first incomplete or malformed command.
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (mut client, server_end) = UnixStream::pair()?;
+    /// client.write_all(b"PENDING\r\nPING\r\nPING\r\n")?;
+    /// client.shutdown(std::net::Shutdown::Write)?;
+    /// Server::new(handler_fn(|conn, cmd| {
+    ///     if cmd.is("pending") {
+    ///         let n = conn.peek_pipeline().len();
+    ///         conn.write_any(&n);
+    ///     } else {
+    ///         conn.write_string("PONG");
+    ///     }
+    /// }))
+    /// .serve_connection(server_end);
+    /// let mut out = Vec::new();
+    /// client.read_to_end(&mut out)?;
+    /// assert_eq!(out, b":2\r\n+PONG\r\n+PONG\r\n"); // the two PINGs are still served
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peek_pipeline(&self) -> Vec<OwnedCommand> {
         self.scan_pipeline().0
     }
@@ -521,6 +591,31 @@ impl<'a> Conn<'a> {
     /// serve them as a batch; they are not passed to
     /// [`on_command`](crate::Handler::on_command) again. Stops at the first incomplete or
     /// malformed command (which the connection then handles as usual).
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (mut client, server_end) = UnixStream::pair()?;
+    /// client.write_all(b"BATCH\r\nSET a 1\r\nSET b 2\r\n")?;
+    /// client.shutdown(std::net::Shutdown::Write)?;
+    /// Server::new(handler_fn(|conn, cmd| {
+    ///     if cmd.is("batch") {
+    ///         // One reply for the batch; the SETs are not served one by one.
+    ///         let batch = conn.take_pipeline();
+    ///         assert!(batch.iter().all(|c| c.is("set")));
+    ///         conn.write_any(&batch.len());
+    ///     } else {
+    ///         conn.write_error("ERR outside a batch");
+    ///     }
+    /// }))
+    /// .serve_connection(server_end);
+    /// let mut out = Vec::new();
+    /// client.read_to_end(&mut out)?;
+    /// assert_eq!(out, b":2\r\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn take_pipeline(&mut self) -> Vec<OwnedCommand> {
         let (cmds, used) = self.scan_pipeline();
         self.rest = &self.rest[used..];
@@ -542,6 +637,26 @@ impl<'a> Conn<'a> {
     /// Writes a bulk string reply. Large values (64 KiB and more) are written to the
     /// socket straight from `data`, after the replies buffered before them, instead of
     /// being copied into the reply buffer.
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (mut client, server_end) = UnixStream::pair()?;
+    /// client.write_all(b"GET small\r\nGET big\r\n")?;
+    /// client.shutdown(std::net::Shutdown::Write)?;
+    /// let big = vec![b'x'; 100_000]; // written from this slice, not copied
+    /// Server::new(handler_fn(move |conn, cmd| {
+    ///     if &cmd[1] == b"big" { conn.write_bulk(&big) } else { conn.write_bulk("v") }
+    /// }))
+    /// .serve_connection(server_end);
+    /// let mut out = Vec::new();
+    /// client.read_to_end(&mut out)?;
+    /// assert!(out.starts_with(b"$1\r\nv\r\n$100000\r\nxxx"));
+    /// assert_eq!(out.len(), 7 + 10 + 100_000 + 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn write_bulk(&mut self, data: impl AsRef<[u8]>) {
         let data = data.as_ref();
         if data.len() < DIRECT_WRITE_MIN || self.state.out.is_discarding() {
@@ -627,6 +742,30 @@ impl<'a> Conn<'a> {
     ///
     /// # Errors
     /// The socket write failed; the connection will be closed after this command.
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (mut client, server_end) = UnixStream::pair()?;
+    /// client.write_all(b"SLOWCMD\r\n")?;
+    /// client.shutdown(std::net::Shutdown::Write)?;
+    /// Server::new(handler_fn(|conn, _cmd| {
+    ///     // Let the client see the first part before the slow work.
+    ///     conn.write_push(2);
+    ///     conn.write_bulk("progress");
+    ///     conn.write_bulk("started");
+    ///     conn.flush().expect("client gone");
+    ///     std::thread::sleep(std::time::Duration::from_millis(10));
+    ///     conn.write_string("done");
+    /// }))
+    /// .serve_connection(server_end);
+    /// let mut out = Vec::new();
+    /// client.read_to_end(&mut out)?;
+    /// assert_eq!(out, b"*2\r\n$8\r\nprogress\r\n$7\r\nstarted\r\n+done\r\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn flush(&mut self) -> io::Result<()> {
         let res = self.state.flush_with(&[]);
         match res {
