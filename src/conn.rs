@@ -654,7 +654,7 @@ impl<'a> Conn<'a> {
     /// let mut out = Vec::new();
     /// client.read_to_end(&mut out)?;
     /// assert!(out.starts_with(b"$1\r\nv\r\n$100000\r\nxxx"));
-    /// assert_eq!(out.len(), 7 + 10 + 100_000 + 2);
+    /// assert_eq!(out.len(), 7 + 9 + 100_000 + 2);
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn write_bulk(&mut self, data: impl AsRef<[u8]>) {
