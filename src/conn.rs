@@ -149,16 +149,35 @@ impl ConnState {
 
 /// The accessors [`Conn`] and [`DetachedConn`] share: both keep their [`ConnState`] in a
 /// field named `state` (a reference in one, a value in the other; the bodies read the
-/// same either way).
+/// same either way). Also generates the forwarded `write_*` methods.
+///
+/// `$head` and `$tail` wrap each method's example: `$head` opens the code block and a
+/// hidden `fn check(conn: &mut Type) {`, the example's body follows, then a hidden
+/// `EXPECTED` (the bytes the body writes), and `$tail` runs `check` on a real
+/// connection and compares what the client receives.
 macro_rules! shared_conn_methods {
-    () => {
+    ($head:literal, $tail:literal) => {
         /// The connection's id: unique within the server, increasing from 1 in accept order
         /// (like Redis's `CLIENT ID`).
+        ///
+        #[doc = $head]
+        /// assert!(conn.id() >= 1);
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
         pub fn id(&self) -> u64 {
             self.state.id
         }
 
         /// The client's address: a TCP peer, or a Unix-socket peer.
+        ///
+        #[doc = $head]
+        /// // The client connected over TCP, from this machine.
+        /// let redcon::PeerAddr::Tcp(addr) = conn.peer_addr() else { panic!() };
+        /// assert!(addr.ip().is_loopback());
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
         pub fn peer_addr(&self) -> &PeerAddr {
             &self.state.peer
         }
@@ -167,6 +186,13 @@ macro_rules! shared_conn_methods {
         /// reached (useful with several listeners, or one bound to `0.0.0.0`), or the
         /// server's Unix socket path. `None` for an unnamed Unix socket, or once the
         /// connection has been handed on.
+        ///
+        #[doc = $head]
+        /// let Some(redcon::ListenAddr::Tcp(addr)) = conn.local_addr() else { panic!() };
+        /// assert!(addr.ip().is_loopback());
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
         pub fn local_addr(&self) -> Option<crate::ListenAddr> {
             self.state.sink.socket()?.local_addr()
         }
@@ -175,48 +201,119 @@ macro_rules! shared_conn_methods {
         /// (its uid, gid and pid, as the kernel recorded them when it connected), for
         /// trusting local clients by who they are. `None` over TCP, on systems other than
         /// Linux, or once the connection has been handed on.
+        ///
+        #[doc = $head]
+        /// // Only Unix-socket peers have credentials.
+        /// assert!(conn.peer_credentials().is_none());
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
         pub fn peer_credentials(&self) -> Option<crate::PeerCredentials> {
             self.state.sink.socket()?.peer_credentials()
         }
 
         /// Whether the connection is over TLS.
+        ///
+        #[doc = $head]
+        /// assert!(!conn.is_tls());
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
         pub fn is_tls(&self) -> bool {
             self.state.tls
         }
 
         /// The protocol replies are encoded in: RESP2 until the client sends `HELLO 3`.
+        ///
+        #[doc = $head]
+        /// use redcon::Protocol;
+        /// // No `HELLO 3` yet.
+        /// assert_eq!(conn.protocol(), Protocol::Resp2);
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
         pub fn protocol(&self) -> Protocol {
             self.state.out.protocol()
         }
 
         /// Switches the protocol for every reply written from now on (the built-in `HELLO`
         /// does this).
+        ///
+        #[doc = $head]
+        /// use redcon::Protocol;
+        /// conn.set_protocol(Protocol::Resp3);
+        /// assert_eq!(conn.protocol(), Protocol::Resp3);
+        /// conn.write_null(); // `_` in RESP3
+        /// # }
+        /// # const EXPECTED: &[u8] = b"_\r\n";
+        #[doc = $tail]
         pub fn set_protocol(&mut self, protocol: Protocol) {
             self.state.out.set_protocol(protocol);
         }
 
         /// The name the client gave itself (`CLIENT SETNAME`, `HELLO ... SETNAME`), if any.
+        ///
+        #[doc = $head]
+        /// assert_eq!(conn.client_name(), None);
+        /// conn.set_client_name(Some(b"worker-1"));
+        /// assert_eq!(conn.client_name(), Some(&b"worker-1"[..]));
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
         pub fn client_name(&self) -> Option<&[u8]> {
             self.state.name.as_deref()
         }
 
         /// Sets or clears (with `None`) the client's name.
+        ///
+        #[doc = $head]
+        /// conn.set_client_name(Some(b"worker-1"));
+        /// conn.set_client_name(None);
+        /// assert_eq!(conn.client_name(), None);
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
         pub fn set_client_name(&mut self, name: Option<&[u8]>) {
             self.state.name = name.map(<[u8]>::to_vec);
         }
 
         /// Stores a value of any type as this connection's user state, replacing any
         /// previous one.
+        ///
+        #[doc = $head]
+        /// struct Session { user: String }
+        /// conn.set_context(Session { user: "ann".into() });
+        /// assert_eq!(conn.context::<Session>().unwrap().user, "ann");
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
         pub fn set_context<T: Any + Send>(&mut self, value: T) {
             self.state.context = Some(Box::new(value));
         }
 
         /// The connection's user state, if one of type `T` was set.
+        ///
+        #[doc = $head]
+        /// conn.set_context(7u32);
+        /// assert_eq!(conn.context::<u32>(), Some(&7));
+        /// // Another type finds nothing.
+        /// assert!(conn.context::<String>().is_none());
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
         pub fn context<T: Any + Send>(&self) -> Option<&T> {
             self.state.context.as_ref()?.downcast_ref()
         }
 
         /// The connection's user state, mutably, if one of type `T` was set.
+        ///
+        #[doc = $head]
+        /// conn.set_context(Vec::<String>::new());
+        /// conn.context_mut::<Vec<String>>().unwrap().push("seen".into());
+        /// assert_eq!(conn.context::<Vec<String>>().unwrap().len(), 1);
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
         pub fn context_mut<T: Any + Send>(&mut self) -> Option<&mut T> {
             self.state.context.as_mut()?.downcast_mut()
         }
@@ -224,6 +321,13 @@ macro_rules! shared_conn_methods {
         /// The command table of the server's handler
         /// ([`Handler::commands`](crate::Handler::commands)), if it has one: what
         /// `COMMAND` answers from.
+        ///
+        #[doc = $head]
+        /// // This server's handler (a closure) has no command table.
+        /// assert!(conn.command_table().is_none());
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
         pub fn command_table(&self) -> Option<Arc<crate::commands::CommandTable>> {
             self.state.commands.clone()
         }
@@ -231,11 +335,27 @@ macro_rules! shared_conn_methods {
         /// The server's cluster view, when it serves as a cluster node
         /// ([`Server::cluster`](crate::Server::cluster)): for handlers that answer
         /// differently in cluster mode (`SELECT`, `INFO`).
+        ///
+        #[doc = $head]
+        /// // Not a cluster node.
+        /// assert!(conn.cluster().is_none());
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
         pub fn cluster(&self) -> Option<&crate::cluster::Cluster> {
             self.state.cluster.as_ref().map(|c| &c.cluster)
         }
 
         /// Removes and returns the user state if it is of type `T`.
+        ///
+        #[doc = $head]
+        /// conn.set_context(String::from("state"));
+        /// assert_eq!(conn.take_context::<u64>(), None); // wrong type: left in place
+        /// assert_eq!(conn.take_context::<String>().as_deref(), Some("state"));
+        /// assert!(conn.context::<String>().is_none());
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
         pub fn take_context<T: Any + Send>(&mut self) -> Option<T> {
             match self.state.context.take()?.downcast::<T>() {
                 Ok(b) => Some(*b),
@@ -245,6 +365,8 @@ macro_rules! shared_conn_methods {
                 }
             }
         }
+
+        $crate::conn::forward_value_writes!($head, $tail);
     };
 }
 pub(crate) use shared_conn_methods;
@@ -255,10 +377,17 @@ pub(crate) use shared_conn_methods;
 /// are evaluated, so `conn.write_u64(conn.id())` would not compile; an inherent method
 /// takes a two-phase borrow, and it does. One list, so the two types stay alike.
 macro_rules! forward_writes {
-    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {$(
+    ($head:literal, $tail:literal;
+     $($name:ident($($arg:ident: $ty:ty),*) => $body:literal, $expected:literal;)*) => {$(
         #[doc = concat!("Same as [`Writer::", stringify!($name), "`](crate::resp::Writer::",
             stringify!($name), "); callable with arguments read from the connection itself,")]
-        /// as in `conn.write_u64(conn.id())`.
+        /// as in `conn.write_u64(conn.id())`. What it writes before `HELLO 3` (RESP2):
+        ///
+        #[doc = $head]
+        #[doc = $body]
+        /// # }
+        #[doc = concat!("# const EXPECTED: &[u8] = ", stringify!($expected), ";")]
+        #[doc = $tail]
         #[inline]
         pub fn $name(&mut self $(, $arg: $ty)*) {
             self.state.out.$name($($arg),*)
@@ -270,31 +399,38 @@ pub(crate) use forward_writes;
 /// The list both [`Conn`] and [`DetachedConn`] forward ([`Conn`] has its own
 /// `write_bulk`, which writes large values straight to the socket).
 macro_rules! forward_value_writes {
-    () => {
+    ($head:literal, $tail:literal) => {
         $crate::conn::forward_writes! {
-            write_string(s: impl AsRef<[u8]>);
-            write_error(msg: impl AsRef<[u8]>);
-            write_int(n: i64);
-            write_i64(n: i64);
-            write_u64(n: u64);
-            write_bulk_string(s: &str);
-            write_array(n: usize);
-            write_null();
-            write_null_array();
-            write_bool(b: bool);
-            write_double(d: f64);
-            write_big_number(digits: impl AsRef<[u8]>);
-            write_verbatim(format: &str, data: impl AsRef<[u8]>);
-            write_blob_error(data: impl AsRef<[u8]>);
-            write_map(n: usize);
-            write_set(n: usize);
-            write_attribute(n: usize);
-            write_push(n: usize);
+            $head, $tail;
+            write_string(s: impl AsRef<[u8]>) => "conn.write_string(\"OK\");", b"+OK\r\n";
+            write_error(msg: impl AsRef<[u8]>) => "conn.write_error(\"ERR no such key\");", b"-ERR no such key\r\n";
+            write_int(n: i64) => "conn.write_int(-7);", b":-7\r\n";
+            write_i64(n: i64) => "conn.write_i64(i64::MIN);", b":-9223372036854775808\r\n";
+            write_u64(n: u64) => "conn.write_u64(conn.id());", b":1\r\n";
+            write_bulk_string(s: &str) => "conn.write_bulk_string(\"héllo\");", b"$6\r\nh\xc3\xa9llo\r\n";
+            write_array(n: usize) => "conn.write_array(2);\nconn.write_int(1);\nconn.write_string(\"two\");", b"*2\r\n:1\r\n+two\r\n";
+            write_null() => "conn.write_null();", b"$-1\r\n";
+            write_null_array() => "conn.write_null_array();", b"*-1\r\n";
+            write_bool(b: bool) => "conn.write_bool(true);", b":1\r\n";
+            write_double(d: f64) => "conn.write_double(1.5);", b"$3\r\n1.5\r\n";
+            write_big_number(digits: impl AsRef<[u8]>) => "conn.write_big_number(\"12345678901234567890\");", b"$20\r\n12345678901234567890\r\n";
+            write_verbatim(format: &str, data: impl AsRef<[u8]>) => "conn.write_verbatim(\"txt\", \"hi\");", b"$2\r\nhi\r\n";
+            write_blob_error(data: impl AsRef<[u8]>) => "conn.write_blob_error(\"ERR bad\");", b"-ERR bad\r\n";
+            write_map(n: usize) => "conn.write_map(1);\nconn.write_string(\"k\");\nconn.write_int(1);", b"*2\r\n+k\r\n:1\r\n";
+            write_set(n: usize) => "conn.write_set(1);\nconn.write_string(\"m\");", b"*1\r\n+m\r\n";
+            write_attribute(n: usize) => "conn.write_attribute(1); // RESP2 drops the attribute...\nconn.write_string(\"ttl\");\nconn.write_int(3);\nconn.write_string(\"OK\"); // ...and keeps the reply", b"+OK\r\n";
+            write_push(n: usize) => "conn.write_push(2);\nconn.write_bulk(\"message\");\nconn.write_bulk(\"hi\");", b"*2\r\n$7\r\nmessage\r\n$2\r\nhi\r\n";
         }
 
         /// Same as [`Writer::write_any`](crate::resp::Writer::write_any); callable with
         /// arguments read from the connection itself, as in
         /// `conn.write_any(&conn.id())`.
+        ///
+        #[doc = $head]
+        /// conn.write_any(&Some(vec![1, 2]));
+        /// # }
+        /// # const EXPECTED: &[u8] = b"*2\r\n:1\r\n:2\r\n";
+        #[doc = $tail]
         #[inline]
         pub fn write_any<T: $crate::resp::ToResp + ?Sized>(&mut self, value: &T) {
             self.state.out.write_any(value)
@@ -346,12 +482,39 @@ impl<'a> Conn<'a> {
         Conn { state, rest }
     }
 
-    shared_conn_methods!();
-    forward_value_writes!();
+    // The accessors' examples run in the body of `check`, called from a handler (`Conn`)
+    // or on the detached connection (`DetachedConn`); the client expects `EXPECTED` and
+    // then `+OK`.
+    shared_conn_methods!(
+        "```\n# use redcon::{handler_fn, Conn, Server};\n# use std::io::{Read, Write};\n# fn check(conn: &mut Conn) {",
+        "# let server = Server::new(handler_fn(|conn, _cmd| {\n#     check(conn);\n#     conn.write_string(\"OK\");\n#     conn.close();\n# })).addr(\"127.0.0.1:0\").start()?;\n# let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;\n# c.write_all(b\"PING\\r\\n\")?;\n# let mut got = Vec::new();\n# c.read_to_end(&mut got)?;\n# let want = [EXPECTED, b\"+OK\\r\\n\"].concat();\n# assert_eq!(got.escape_ascii().to_string(), want.escape_ascii().to_string());\n# server.shutdown();\n# Ok::<(), Box<dyn std::error::Error>>(())\n```"
+    );
 
     /// Closes the connection once this command returns. Replies written so far,
     /// including to this command, are sent first; commands after it in the pipeline are
     /// not served.
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (mut client, server_end) = UnixStream::pair()?;
+    /// client.write_all(b"QUIT\r\nPING\r\n")?;
+    /// Server::new(handler_fn(|conn, cmd| {
+    ///     if cmd.is("quit") {
+    ///         conn.write_string("OK");
+    ///         conn.close();
+    ///     } else {
+    ///         conn.write_string("PONG");
+    ///     }
+    /// }))
+    /// .serve_connection(server_end);
+    /// let mut out = Vec::new();
+    /// client.read_to_end(&mut out)?;
+    /// assert_eq!(out, b"+OK\r\n"); // the PING after QUIT is not served
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn close(&mut self) {
         self.state.close = true;
     }
@@ -362,6 +525,31 @@ impl<'a> Conn<'a> {
     /// and context. `f` runs on the connection's thread; it may move the `DetachedConn`
     /// to another thread. The server's handler sees no more commands and no
     /// [`on_close`](crate::Handler::on_close) for this connection.
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (mut client, server_end) = UnixStream::pair()?;
+    /// client.write_all(b"MONITOR\r\nGET a\r\nGET b\r\n")?;
+    /// client.shutdown(std::net::Shutdown::Write)?;
+    /// Server::new(handler_fn(|conn, _cmd| {
+    ///     conn.write_string("OK");
+    ///     conn.detach(|mut d| {
+    ///         // Our own loop from here on: the commands already received come first.
+    ///         while let Ok(Some(cmd)) = d.read_command() {
+    ///             let line = format!("saw {}", cmd.len());
+    ///             d.write_string(line);
+    ///         }
+    ///     });
+    /// }))
+    /// .serve_connection(server_end);
+    /// let mut out = Vec::new();
+    /// client.read_to_end(&mut out)?;
+    /// assert_eq!(out, b"+OK\r\n+saw 2\r\n+saw 2\r\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn detach<F>(&mut self, f: F)
     where
         F: FnOnce(DetachedConn) + Send + 'static,
@@ -372,6 +560,29 @@ impl<'a> Conn<'a> {
     /// The commands already received after the current one (the rest of the pipeline),
     /// copied, without consuming them: they are still served one by one afterwards. Stops
     /// at the first incomplete or malformed command.
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (mut client, server_end) = UnixStream::pair()?;
+    /// client.write_all(b"PENDING\r\nPING\r\nPING\r\n")?;
+    /// client.shutdown(std::net::Shutdown::Write)?;
+    /// Server::new(handler_fn(|conn, cmd| {
+    ///     if cmd.is("pending") {
+    ///         let n = conn.peek_pipeline().len();
+    ///         conn.write_any(&n);
+    ///     } else {
+    ///         conn.write_string("PONG");
+    ///     }
+    /// }))
+    /// .serve_connection(server_end);
+    /// let mut out = Vec::new();
+    /// client.read_to_end(&mut out)?;
+    /// assert_eq!(out, b":2\r\n+PONG\r\n+PONG\r\n"); // the two PINGs are still served
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn peek_pipeline(&self) -> Vec<OwnedCommand> {
         self.scan_pipeline().0
     }
@@ -380,6 +591,31 @@ impl<'a> Conn<'a> {
     /// serve them as a batch; they are not passed to
     /// [`on_command`](crate::Handler::on_command) again. Stops at the first incomplete or
     /// malformed command (which the connection then handles as usual).
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (mut client, server_end) = UnixStream::pair()?;
+    /// client.write_all(b"BATCH\r\nSET a 1\r\nSET b 2\r\n")?;
+    /// client.shutdown(std::net::Shutdown::Write)?;
+    /// Server::new(handler_fn(|conn, cmd| {
+    ///     if cmd.is("batch") {
+    ///         // One reply for the batch; the SETs are not served one by one.
+    ///         let batch = conn.take_pipeline();
+    ///         assert!(batch.iter().all(|c| c.is("set")));
+    ///         conn.write_any(&batch.len());
+    ///     } else {
+    ///         conn.write_error("ERR outside a batch");
+    ///     }
+    /// }))
+    /// .serve_connection(server_end);
+    /// let mut out = Vec::new();
+    /// client.read_to_end(&mut out)?;
+    /// assert_eq!(out, b":2\r\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn take_pipeline(&mut self) -> Vec<OwnedCommand> {
         let (cmds, used) = self.scan_pipeline();
         self.rest = &self.rest[used..];
@@ -401,6 +637,26 @@ impl<'a> Conn<'a> {
     /// Writes a bulk string reply. Large values (64 KiB and more) are written to the
     /// socket straight from `data`, after the replies buffered before them, instead of
     /// being copied into the reply buffer.
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (mut client, server_end) = UnixStream::pair()?;
+    /// client.write_all(b"GET small\r\nGET big\r\n")?;
+    /// client.shutdown(std::net::Shutdown::Write)?;
+    /// let big = vec![b'x'; 100_000]; // written from this slice, not copied
+    /// Server::new(handler_fn(move |conn, cmd| {
+    ///     if &cmd[1] == b"big" { conn.write_bulk(&big) } else { conn.write_bulk("v") }
+    /// }))
+    /// .serve_connection(server_end);
+    /// let mut out = Vec::new();
+    /// client.read_to_end(&mut out)?;
+    /// assert!(out.starts_with(b"$1\r\nv\r\n$100000\r\nxxx"));
+    /// assert_eq!(out.len(), 7 + 9 + 100_000 + 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn write_bulk(&mut self, data: impl AsRef<[u8]>) {
         let data = data.as_ref();
         if data.len() < DIRECT_WRITE_MIN || self.state.out.is_discarding() {
@@ -486,6 +742,30 @@ impl<'a> Conn<'a> {
     ///
     /// # Errors
     /// The socket write failed; the connection will be closed after this command.
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (mut client, server_end) = UnixStream::pair()?;
+    /// client.write_all(b"SLOWCMD\r\n")?;
+    /// client.shutdown(std::net::Shutdown::Write)?;
+    /// Server::new(handler_fn(|conn, _cmd| {
+    ///     // Let the client see the first part before the slow work.
+    ///     conn.write_push(2);
+    ///     conn.write_bulk("progress");
+    ///     conn.write_bulk("started");
+    ///     conn.flush().expect("client gone");
+    ///     std::thread::sleep(std::time::Duration::from_millis(10));
+    ///     conn.write_string("done");
+    /// }))
+    /// .serve_connection(server_end);
+    /// let mut out = Vec::new();
+    /// client.read_to_end(&mut out)?;
+    /// assert_eq!(out, b"*2\r\n$8\r\nprogress\r\n$7\r\nstarted\r\n+done\r\n");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn flush(&mut self) -> io::Result<()> {
         let res = self.state.flush_with(&[]);
         match res {

@@ -15,6 +15,13 @@
 //!   empty string matches only the empty pattern: `*` does not match `""`.
 //! - Bytes in class ranges compare as C's signed `char`, so `[a-\xff]` is the range
 //!   `\xff..=a` (-1 to 97), not `a..=\xff`.
+//!
+//! ```
+//! use redcon::glob::{glob_match, glob_match_nocase};
+//! assert!(glob_match(b"user:*:name", b"user:42:name"));
+//! assert!(!glob_match(b"*", b"")); // as in Redis
+//! assert!(glob_match_nocase(b"NEWS.*", b"news.sport"));
+//! ```
 
 /// Redis stops matching (no match) when stars nest deeper than this.
 const MAX_STAR_NESTING: usize = 1000;

@@ -6,6 +6,23 @@
 //! give up on an error, so a server must answer it to be usable at all; the server
 //! routes `HELLO` here unless the handler overrides
 //! [`Handler::on_hello`](crate::Handler::on_hello).
+//!
+//! ```
+//! use redcon::{handler_fn, Server};
+//! use std::io::{Read, Write};
+//! use std::os::unix::net::UnixStream;
+//!
+//! let (mut client, server_end) = UnixStream::pair()?;
+//! client.write_all(b"HELLO 3\r\nNULL\r\n")?;
+//! client.shutdown(std::net::Shutdown::Write)?;
+//! // The handler never sees HELLO; its replies are RESP3 afterwards.
+//! Server::new(handler_fn(|conn, _cmd| conn.write_null())).serve_connection(server_end);
+//! let mut out = Vec::new();
+//! client.read_to_end(&mut out)?;
+//! assert!(out.starts_with(b"%7\r\n$6\r\nserver\r\n"));
+//! assert!(out.ends_with(b"_\r\n"));
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 use crate::commands::{AclCategories, CommandSpec, Flags};
 use crate::conn::Conn;

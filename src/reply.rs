@@ -1,5 +1,29 @@
 //! Redis 7's error replies that every command server needs, worded byte for byte as
 //! Redis words them, so a handler or the [`Mux`](crate) router can answer like Redis.
+//!
+//! ```
+//! use redcon::{handler_fn, Server};
+//! use std::io::{Read, Write};
+//! use std::os::unix::net::UnixStream;
+//!
+//! let (mut client, server_end) = UnixStream::pair()?;
+//! client.write_all(b"GET\r\nFLY away\r\n")?;
+//! client.shutdown(std::net::Shutdown::Write)?;
+//! Server::new(handler_fn(|conn, cmd| match cmd.name().to_ascii_lowercase().as_slice() {
+//!     b"get" if cmd.len() != 2 => conn.write_error(redcon::reply::wrong_arity("get")),
+//!     b"get" => conn.write_null(),
+//!     _ => conn.write_error(redcon::reply::unknown_command(&cmd)),
+//! }))
+//! .serve_connection(server_end);
+//! let mut out = Vec::new();
+//! client.read_to_end(&mut out)?;
+//! assert_eq!(
+//!     String::from_utf8(out).unwrap(),
+//!     "-ERR wrong number of arguments for 'get' command\r\n\
+//!      -ERR unknown command 'FLY', with args beginning with: 'away' \r\n"
+//! );
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 use crate::resp::Command;
 

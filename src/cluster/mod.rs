@@ -43,15 +43,96 @@ use std::sync::{Arc, RwLock};
 
 /// What cluster routing and `CLUSTER` need to know of the data, which the library does
 /// not own: implemented by the application's store.
+///
+/// ```
+/// use redcon::cluster::{key_slot, Cluster, ClusterStore, Topology};
+/// use redcon::mux::{Arity, Mux};
+/// use std::collections::BTreeSet;
+/// use std::io::{Read, Write};
+/// use std::sync::{Arc, RwLock};
+///
+/// #[derive(Clone, Default)]
+/// struct Keys(Arc<RwLock<BTreeSet<Vec<u8>>>>);
+///
+/// impl ClusterStore for Keys {
+///     fn contains_key(&self, key: &[u8]) -> bool {
+///         self.0.read().unwrap().contains(key)
+///     }
+///     fn count_keys_in_slot(&self, slot: u16) -> u64 {
+///         self.keys_in_slot(slot, usize::MAX).len() as u64
+///     }
+///     fn keys_in_slot(&self, slot: u16, count: usize) -> Vec<Vec<u8>> {
+///         let keys = self.0.read().unwrap();
+///         keys.iter().filter(|k| key_slot(k) == slot).take(count).cloned().collect()
+///     }
+/// }
+///
+/// let keys = Keys::default();
+/// keys.0.write().unwrap().insert(b"user:1".to_vec());
+/// let topology = Topology::split(&["127.0.0.1:7000"], 0, "127.0.0.1:7000")?;
+/// let server = redcon::Server::new(Mux::new())
+///     .addr("127.0.0.1:0")
+///     .cluster(Cluster::with_store(topology, keys))
+///     .start()?;
+/// // CLUSTER COUNTKEYSINSLOT asks the store.
+/// let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+/// write!(c, "CLUSTER COUNTKEYSINSLOT {}\r\n", key_slot(b"user:1"))?;
+/// let mut reply = [0u8; 4];
+/// c.read_exact(&mut reply)?;
+/// assert_eq!(&reply, b":1\r\n");
+/// server.shutdown();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait ClusterStore: Send + Sync + 'static {
     /// Whether `key` exists here. Asked only for keys of a slot being migrated or
     /// imported, to decide between serving a request and `-ASK` / `-TRYAGAIN`.
+    ///
+    /// ```
+    /// # use redcon::cluster::ClusterStore;
+    /// struct One(Vec<u8>);
+    /// impl ClusterStore for One {
+    ///     fn contains_key(&self, key: &[u8]) -> bool {
+    ///         key == self.0
+    ///     }
+    ///     # fn count_keys_in_slot(&self, _: u16) -> u64 { 1 }
+    ///     # fn keys_in_slot(&self, _: u16, _: usize) -> Vec<Vec<u8>> { vec![self.0.clone()] }
+    /// }
+    /// assert!(One(b"k".to_vec()).contains_key(b"k"));
+    /// ```
     fn contains_key(&self, key: &[u8]) -> bool;
 
     /// How many keys of `slot` this node holds (`CLUSTER COUNTKEYSINSLOT`).
+    ///
+    /// ```
+    /// # use redcon::cluster::{key_slot, ClusterStore};
+    /// struct One(Vec<u8>);
+    /// impl ClusterStore for One {
+    ///     # fn contains_key(&self, key: &[u8]) -> bool { key == self.0 }
+    ///     fn count_keys_in_slot(&self, slot: u16) -> u64 {
+    ///         u64::from(key_slot(&self.0) == slot)
+    ///     }
+    ///     # fn keys_in_slot(&self, _: u16, _: usize) -> Vec<Vec<u8>> { vec![self.0.clone()] }
+    /// }
+    /// assert_eq!(One(b"k".to_vec()).count_keys_in_slot(key_slot(b"k")), 1);
+    /// ```
     fn count_keys_in_slot(&self, slot: u16) -> u64;
 
     /// Up to `count` keys of `slot` (`CLUSTER GETKEYSINSLOT`).
+    ///
+    /// ```
+    /// # use redcon::cluster::{key_slot, ClusterStore};
+    /// struct Many(Vec<Vec<u8>>);
+    /// impl ClusterStore for Many {
+    ///     # fn contains_key(&self, key: &[u8]) -> bool { self.0.iter().any(|k| k == key) }
+    ///     # fn count_keys_in_slot(&self, slot: u16) -> u64 { self.keys_in_slot(slot, usize::MAX).len() as u64 }
+    ///     fn keys_in_slot(&self, slot: u16, count: usize) -> Vec<Vec<u8>> {
+    ///         self.0.iter().filter(|k| key_slot(k) == slot).take(count).cloned().collect()
+    ///     }
+    /// }
+    /// // A hash tag puts both keys in one slot.
+    /// let store = Many(vec![b"{u1}.name".to_vec(), b"{u1}.age".to_vec()]);
+    /// assert_eq!(store.keys_in_slot(key_slot(b"u1"), 1), [b"{u1}.name"]);
+    /// ```
     fn keys_in_slot(&self, slot: u16, count: usize) -> Vec<Vec<u8>>;
 }
 
@@ -62,6 +143,15 @@ pub trait ClusterStore: Send + Sync + 'static {
 /// Reading it costs one atomic load per request: each connection keeps the topology
 /// it last saw and fetches the new one only when [`set_topology`](Self::set_topology)
 /// has replaced it.
+///
+/// ```
+/// use redcon::cluster::{Cluster, Topology};
+/// let cluster = Cluster::new(Topology::split(&["127.0.0.1:7000"], 0, "127.0.0.1:7000")?);
+/// let view = cluster.clone(); // e.g. for a control-plane thread
+/// view.set_topology(Topology::split(&["127.0.0.1:7000", "127.0.0.1:7001"], 0, "127.0.0.1:7000")?);
+/// assert_eq!(cluster.topology().nodes().len(), 2);
+/// # Ok::<(), redcon::cluster::TopologyError>(())
+/// ```
 #[derive(Clone)]
 pub struct Cluster {
     inner: Arc<Inner>,

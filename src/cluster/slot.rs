@@ -5,6 +5,11 @@
 use crc::{Crc, CRC_16_XMODEM};
 
 /// The number of hash slots in a Redis Cluster.
+///
+/// ```
+/// use redcon::cluster::{key_slot, SLOTS};
+/// assert!(usize::from(key_slot(b"any key")) < SLOTS);
+/// ```
 pub const SLOTS: usize = 16384;
 
 /// CRC-16/XMODEM (polynomial 0x1021, initial value 0, no reflection, no final XOR): the

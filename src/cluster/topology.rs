@@ -8,6 +8,14 @@ use std::collections::HashMap;
 use std::fmt;
 
 /// A node's role.
+///
+/// ```
+/// use redcon::cluster::{Node, Role};
+/// let m = Node::master("a".repeat(40), "127.0.0.1", 7000);
+/// let r = Node::replica("b".repeat(40), "127.0.0.1", 7001, &m.id);
+/// assert_eq!(m.role, Role::Master);
+/// assert_eq!(r.role, Role::Replica { master: m.id.clone() });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Role {
     /// Serves slots.
@@ -21,6 +29,13 @@ pub enum Role {
 }
 
 /// One node of the cluster.
+///
+/// ```
+/// use redcon::cluster::{Node, Role};
+/// // A node announced on another bus port than Redis's default.
+/// let n = Node { bus_port: 16000, ..Node::master("a".repeat(40), "10.0.0.5", 6379) };
+/// assert_eq!((n.addr(), n.bus_port, n.role), ("10.0.0.5:6379".to_string(), 16000, Role::Master));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Node {
     /// The node id: 40 lowercase hex characters.
@@ -87,6 +102,13 @@ impl Node {
 }
 
 /// Why a topology could not be built.
+///
+/// ```
+/// use redcon::cluster::{Node, Topology, TopologyError};
+/// let a = Node::master("a".repeat(40), "127.0.0.1", 7000);
+/// let err = Topology::builder(vec![a], &"a".repeat(40)).slots(0..=16384, &"a".repeat(40)).build();
+/// assert_eq!(err, Err(TopologyError::BadSlot(16384)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TopologyError {
@@ -146,6 +168,17 @@ pub struct Topology {
 }
 
 /// Builds a [`Topology`]; see [`Topology::builder`].
+///
+/// ```
+/// use redcon::cluster::{Node, Topology};
+/// let (a, b) = ("a".repeat(40), "b".repeat(40));
+/// let nodes = vec![Node::master(&a, "127.0.0.1", 7000), Node::master(&b, "127.0.0.1", 7001)];
+/// // Node a serves every slot and is moving slot 0 to b.
+/// let t = Topology::builder(nodes, &a).slots(0..=16383, &a).migrating(0, &b).epoch(2).build()?;
+/// assert_eq!(t.migrating_to(0).map(|n| n.port), Some(7001));
+/// assert_eq!(t.epoch(), 2);
+/// # Ok::<(), redcon::cluster::TopologyError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct TopologyBuilder {
     nodes: Vec<Node>,

@@ -13,6 +13,19 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Where the search for a key specification's keys begins.
+///
+/// ```
+/// use redcon::commands::{BeginSearch, CommandSpec, FindKeys, KeySpec};
+/// use redcon::resp::{Parsed, Parser};
+/// // XREAD [COUNT n] STREAMS key [key ...] id [id ...]: keys start after "STREAMS".
+/// let xread = CommandSpec::new("xread", -4).key_spec(KeySpec::new(
+///     BeginSearch::Keyword { keyword: "STREAMS".into(), startfrom: 1 },
+///     FindKeys::Range { lastkey: -1, keystep: 1, limit: 2 },
+/// ));
+/// let mut p = Parser::new();
+/// let Ok(Parsed::Command { command, .. }) = p.parse(b"XREAD COUNT 2 STREAMS a b 0 0\r\n") else { panic!() };
+/// assert_eq!(xread.keys_of(&command).collect::<Vec<_>>(), [b"a", b"b"]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BeginSearch {
@@ -31,6 +44,19 @@ pub enum BeginSearch {
 }
 
 /// How the keys are found once the search has begun.
+///
+/// ```
+/// use redcon::commands::{BeginSearch, CommandSpec, FindKeys, KeySpec};
+/// use redcon::resp::{Parsed, Parser};
+/// // ZUNION numkeys key [key ...] ...: the count is at index 1, the keys follow it.
+/// let zunion = CommandSpec::new("zunion", -3).key_spec(KeySpec::new(
+///     BeginSearch::Index(1),
+///     FindKeys::Keynum { keynumidx: 0, firstkey: 1, keystep: 1 },
+/// ));
+/// let mut p = Parser::new();
+/// let Ok(Parsed::Command { command, .. }) = p.parse(b"ZUNION 2 a b WITHSCORES\r\n") else { panic!() };
+/// assert_eq!(zunion.keys_of(&command).collect::<Vec<_>>(), [b"a", b"b"]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum FindKeys {
@@ -189,6 +215,16 @@ impl KeySpec {
 }
 
 /// One key of a request: its argument position and what the command does with it.
+///
+/// ```
+/// use redcon::commands::{CommandSpec, KeyFlags, KeyRef, KeySpec};
+/// use redcon::resp::{Parsed, Parser};
+/// let get = CommandSpec::new("get", 2).key_spec(KeySpec::range(1, 0, 1).flags(KeyFlags::RO));
+/// let mut p = Parser::new();
+/// let Ok(Parsed::Command { command, .. }) = p.parse(b"GET k\r\n") else { panic!() };
+/// assert_eq!(get.key_refs(&command)?, [KeyRef { pos: 1, flags: KeyFlags::RO }]);
+/// # Ok::<(), redcon::commands::KeysError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KeyRef {
     /// Argument index (1 is the first argument after the command name).
@@ -201,6 +237,19 @@ pub struct KeyRef {
 /// specifications cannot describe (or whose flags depend on the arguments). It gets
 /// the whole request, name included, with arity already checked; it returns `None`
 /// when the arguments are invalid for finding keys.
+///
+/// ```
+/// use redcon::commands::{KeyFlags, KeyRef, KeysFn};
+/// use std::sync::Arc;
+/// // Every argument after the name is a key, unless there are none.
+/// let all_keys: KeysFn = Arc::new(|cmd| {
+///     let keys: Vec<KeyRef> = (1..cmd.len()).map(|pos| KeyRef { pos, flags: KeyFlags::RW }).collect();
+///     (!keys.is_empty()).then_some(keys)
+/// });
+/// # let mut p = redcon::resp::Parser::new();
+/// # let Ok(redcon::resp::Parsed::Command { command, .. }) = p.parse(b"TOUCH a b\r\n") else { panic!() };
+/// assert_eq!(all_keys(&command).unwrap().len(), 2);
+/// ```
 pub type KeysFn = Arc<dyn Fn(&Command<'_>) -> Option<Vec<KeyRef>> + Send + Sync>;
 
 /// The legacy `(first, last, step)` triple and whether the keys are movable, derived
@@ -255,6 +304,16 @@ pub(crate) fn legacy_triple(specs: &[KeySpec]) -> ((i64, i64, i64), bool) {
 
 /// Why a request's keys could not be found (`COMMAND GETKEYS` answers each with
 /// Redis's error).
+///
+/// ```
+/// use redcon::commands::{CommandSpec, KeysError};
+/// use redcon::resp::{Parsed, Parser};
+/// // ZUNION's key count says 3 keys, but only 1 follows.
+/// let zunion = CommandSpec::new("zunion", -3).key_spec(redcon::commands::KeySpec::keynum(1, 0, 1, 1));
+/// let mut p = Parser::new();
+/// let Ok(Parsed::Command { command, .. }) = p.parse(b"ZUNION 3 a\r\n") else { panic!() };
+/// assert_eq!(zunion.key_refs(&command), Err(KeysError::InvalidArguments));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum KeysError {
@@ -298,6 +357,17 @@ impl std::error::Error for KeysError {}
 /// The keys of one request, in order, borrowed from it. Made by
 /// [`CommandSpec::keys_of`](super::CommandSpec::keys_of); allocates nothing when the command
 /// has one plain range of keys (`GET`, `MGET`, `MSET`, `DEL`...).
+///
+/// ```
+/// use redcon::commands::CommandSpec;
+/// use redcon::resp::{Parsed, Parser};
+/// let del = CommandSpec::new("del", -2).keys(1, -1, 1);
+/// let mut p = Parser::new();
+/// let Ok(Parsed::Command { command, .. }) = p.parse(b"DEL a b c\r\n") else { panic!() };
+/// let mut keys = del.keys_of(&command);
+/// assert_eq!(keys.next(), Some(&b"a"[..]));
+/// assert_eq!(keys.count(), 2);
+/// ```
 #[derive(Clone)]
 pub struct Keys<'a> {
     cmd: Command<'a>,

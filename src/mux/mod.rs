@@ -2,6 +2,24 @@
 //! subcommand, like `CLIENT GETNAME`) with a Redis-style arity; lookup ignores case and
 //! allocates nothing; wrong arity and unknown commands get Redis 7's own errors before
 //! any handler runs. A `Mux` is itself a [`Handler`].
+//!
+//! ```
+//! use redcon::mux::{Arity, Mux};
+//! use redcon::Server;
+//! use std::io::{Read, Write};
+//! use std::os::unix::net::UnixStream;
+//!
+//! let mut mux = Mux::new();
+//! mux.handle("echo", Arity::Exactly(2), |conn, cmd| conn.write_bulk(&cmd[1]));
+//! let (mut client, server_end) = UnixStream::pair()?;
+//! client.write_all(b"eChO hi\r\nECHO\r\n")?;
+//! client.shutdown(std::net::Shutdown::Write)?;
+//! Server::new(mux).serve_connection(server_end);
+//! let mut out = Vec::new();
+//! client.read_to_end(&mut out)?;
+//! assert_eq!(out, b"$2\r\nhi\r\n-ERR wrong number of arguments for 'echo' command\r\n");
+//! # Ok::<(), std::io::Error>(())
+//! ```
 
 use crate::commands::{
     command_specs, insert_node, resolve, serve_command, CommandSpec, CommandTable, Node, Resolved,

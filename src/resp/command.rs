@@ -44,18 +44,40 @@ pub struct Command<'a> {
 impl<'a> Command<'a> {
     /// The number of arguments, the command name included. Never zero: the parser skips
     /// empty requests.
+    ///
+    /// ```
+    /// # use redcon::resp::{Parsed, Parser};
+    /// let mut p = Parser::new();
+    /// let Ok(Parsed::Command { command, .. }) = p.parse(b"SET k v\r\n") else { panic!() };
+    /// assert_eq!(command.len(), 3);
+    /// ```
     #[inline]
     pub fn len(&self) -> usize {
         self.spans.len()
     }
 
     /// Always `false` for a command from the parser; present for API symmetry with slices.
+    ///
+    /// ```
+    /// # use redcon::resp::{Parsed, Parser};
+    /// let mut p = Parser::new();
+    /// let Ok(Parsed::Command { command, .. }) = p.parse(b"PING\r\n") else { panic!() };
+    /// assert!(!command.is_empty());
+    /// ```
     #[inline]
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
     }
 
     /// Argument `i` (0 is the command name), or `None` past the end.
+    ///
+    /// ```
+    /// # use redcon::resp::{Parsed, Parser};
+    /// let mut p = Parser::new();
+    /// let Ok(Parsed::Command { command, .. }) = p.parse(b"GET k\r\n") else { panic!() };
+    /// assert_eq!(command.get(1), Some(&b"k"[..]));
+    /// assert_eq!(command.get(2), None);
+    /// ```
     #[inline]
     pub fn get(&self, i: usize) -> Option<&'a [u8]> {
         self.spans.get(i).map(|s| self.resolve(*s))
@@ -71,6 +93,13 @@ impl<'a> Command<'a> {
     }
 
     /// The command name (argument 0) as sent, in the client's case.
+    ///
+    /// ```
+    /// # use redcon::resp::{Parsed, Parser};
+    /// let mut p = Parser::new();
+    /// let Ok(Parsed::Command { command, .. }) = p.parse(b"gEt k\r\n") else { panic!() };
+    /// assert_eq!(command.name(), b"gEt");
+    /// ```
     #[inline]
     pub fn name(&self) -> &'a [u8] {
         self.get(0).unwrap_or(&[])
@@ -92,6 +121,14 @@ impl<'a> Command<'a> {
     }
 
     /// An iterator over all arguments, the command name first.
+    ///
+    /// ```
+    /// # use redcon::resp::{Parsed, Parser};
+    /// let mut p = Parser::new();
+    /// let Ok(Parsed::Command { command, .. }) = p.parse(b"DEL a b\r\n") else { panic!() };
+    /// let keys: Vec<&[u8]> = command.args().skip(1).collect();
+    /// assert_eq!(keys, [b"a", b"b"]);
+    /// ```
     #[inline]
     pub fn args(&self) -> Args<'a> {
         Args {
@@ -120,6 +157,15 @@ impl<'a> Command<'a> {
     }
 
     /// Whether the request came as an inline (telnet) line rather than multibulk.
+    ///
+    /// ```
+    /// # use redcon::resp::{Parsed, Parser};
+    /// let mut p = Parser::new();
+    /// let Ok(Parsed::Command { command, .. }) = p.parse(b"PING\r\n") else { panic!() };
+    /// assert!(command.is_inline());
+    /// let Ok(Parsed::Command { command, .. }) = p.parse(b"*1\r\n$4\r\nPING\r\n") else { panic!() };
+    /// assert!(!command.is_inline());
+    /// ```
     #[inline]
     pub fn is_inline(&self) -> bool {
         self.inline
@@ -135,6 +181,17 @@ impl<'a> Command<'a> {
     }
 
     /// Copies the arguments into an [`OwnedCommand`] that outlives the buffer.
+    ///
+    /// ```
+    /// # use redcon::resp::{OwnedCommand, Parsed, Parser};
+    /// let owned: OwnedCommand = {
+    ///     let mut p = Parser::new();
+    ///     let input = b"SET k v\r\n".to_vec();
+    ///     let Ok(Parsed::Command { command, .. }) = p.parse(&input) else { panic!() };
+    ///     command.to_owned_command()
+    /// }; // the input buffer is gone; the copy lives on
+    /// assert_eq!(owned.args[1], b"k");
+    /// ```
     pub fn to_owned_command(&self) -> OwnedCommand {
         OwnedCommand {
             args: self.args().map(<[u8]>::to_vec).collect(),
@@ -170,6 +227,15 @@ impl PartialEq for Command<'_> {
 impl Eq for Command<'_> {}
 
 /// Iterator over a [`Command`]'s arguments; see [`Command::args`].
+///
+/// ```
+/// # use redcon::resp::{Parsed, Parser};
+/// let mut p = Parser::new();
+/// let Ok(Parsed::Command { command, .. }) = p.parse(b"MSET a 1 b 2\r\n") else { panic!() };
+/// let mut args = command.args();
+/// assert_eq!(args.len(), 5);
+/// assert_eq!(args.next_back(), Some(&b"2"[..]));
+/// ```
 #[derive(Clone)]
 pub struct Args<'a> {
     command: Command<'a>,
@@ -214,6 +280,13 @@ impl ExactSizeIterator for Args<'_> {}
 
 /// A command that owns its arguments, for keeping a request past the buffer it came from
 /// (a queue, another thread, a pipeline taken with `Conn::take_pipeline`).
+///
+/// ```
+/// use redcon::resp::OwnedCommand;
+/// let mut queue: Vec<OwnedCommand> = Vec::new();
+/// queue.push(OwnedCommand::new(["INCR", "hits"]));
+/// assert_eq!(queue[0].to_resp(), b"*2\r\n$4\r\nINCR\r\n$4\r\nhits\r\n");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OwnedCommand {
     /// The arguments, the command name first.
@@ -240,6 +313,12 @@ impl OwnedCommand {
     }
 
     /// Whether the command name equals `name`, ignoring ASCII case.
+    ///
+    /// ```
+    /// use redcon::resp::OwnedCommand;
+    /// assert!(OwnedCommand::new(["Ping"]).is("PING"));
+    /// assert!(!OwnedCommand::default().is("PING"));
+    /// ```
     pub fn is(&self, name: &str) -> bool {
         self.args
             .first()

@@ -8,6 +8,22 @@
 //! - [`Reader`] manages that buffer over any [`std::io::Read`].
 //! - [`Writer`] and the `append_*` functions encode RESP2 and RESP3 replies.
 //! - [`Value`] and [`parse_value`] read any RESP2/RESP3 reply.
+//!
+//! ```
+//! use redcon::resp::{parse_value, Parsed, Parser, Writer};
+//! // A request in...
+//! let mut parser = Parser::new();
+//! let Ok(Parsed::Command { command, .. }) = parser.parse(b"*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n") else {
+//!     panic!()
+//! };
+//! // ...a reply out...
+//! let mut w = Writer::new();
+//! w.write_bulk(&command[1]);
+//! assert_eq!(w.as_bytes(), b"$2\r\nhi\r\n");
+//! // ...and read back, as a client would.
+//! let (reply, _) = parse_value(w.as_bytes()).unwrap().unwrap();
+//! assert_eq!(reply.as_bytes(), Some(&b"hi"[..]));
+//! ```
 
 mod command;
 mod inline;

@@ -38,6 +38,16 @@ impl Default for Limits {
 }
 
 /// What [`Parser::parse`] found at the start of the input.
+///
+/// ```
+/// use redcon::resp::{Parsed, Parser};
+/// let mut p = Parser::new();
+/// let input = b"GET a\r\nGET";
+/// let Ok(Parsed::Command { command, consumed }) = p.parse(input) else { panic!() };
+/// assert_eq!((&command[1], consumed), (&b"a"[..], 7));
+/// // The rest is not a whole command yet: read more and call again.
+/// assert!(matches!(p.parse(&input[7..]), Ok(Parsed::Incomplete { .. })));
+/// ```
 #[derive(Debug)]
 pub enum Parsed<'a> {
     /// A complete command; `consumed` bytes of the input belong to it (and to any empty
@@ -163,11 +173,25 @@ pub struct Parser {
 
 impl Parser {
     /// A parser with Redis's default limits.
+    ///
+    /// ```
+    /// use redcon::resp::{Parsed, Parser};
+    /// let mut p = Parser::new();
+    /// assert!(matches!(p.parse(b"PING\r\n"), Ok(Parsed::Command { consumed: 6, .. })));
+    /// ```
     pub fn new() -> Self {
         Self::with_limits(Limits::default())
     }
 
     /// A parser with the given limits.
+    ///
+    /// ```
+    /// use redcon::resp::{Limits, Parser};
+    /// let limits = Limits { max_bulk_len: 4, ..Limits::default() };
+    /// let mut p = Parser::with_limits(limits);
+    /// let err = p.parse(b"*2\r\n$3\r\nSET\r\n$5\r\n").unwrap_err();
+    /// assert!(err.to_string().contains("invalid bulk length"));
+    /// ```
     pub fn with_limits(limits: Limits) -> Self {
         Parser {
             limits,
@@ -176,6 +200,11 @@ impl Parser {
     }
 
     /// The limits in force.
+    ///
+    /// ```
+    /// use redcon::resp::{Limits, Parser};
+    /// assert_eq!(Parser::new().limits(), Limits::default());
+    /// ```
     pub fn limits(&self) -> Limits {
         self.limits
     }
@@ -208,6 +237,16 @@ impl Parser {
     }
 
     /// Forgets any partly parsed command.
+    ///
+    /// ```
+    /// use redcon::resp::{Parsed, Parser};
+    /// let mut p = Parser::new();
+    /// // Half a command, then the client is replaced by another one.
+    /// assert!(matches!(p.parse(b"*2\r\n$3\r\nGET\r\n"), Ok(Parsed::Incomplete { .. })));
+    /// p.reset();
+    /// let Ok(Parsed::Command { command, .. }) = p.parse(b"PING\r\n") else { panic!() };
+    /// assert!(command.is("ping"));
+    /// ```
     pub fn reset(&mut self) {
         self.state = State::Idle;
         self.needed = None;

@@ -9,6 +9,15 @@ use std::fmt;
 use std::io::{self, Read};
 
 /// Why [`Reader`] could not produce a command.
+///
+/// ```
+/// use redcon::resp::{ReadError, Reader};
+/// let mut reader = Reader::new(&b"*1\r\n$x\r\n"[..]);
+/// match reader.read_command() {
+///     Err(ReadError::Protocol(e)) => assert_eq!(e.to_string(), "invalid bulk length"),
+///     other => panic!("{other:?}"),
+/// }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ReadError {
@@ -121,6 +130,14 @@ impl<R: fmt::Debug> fmt::Debug for Reader<R> {
 impl<R: Read> Reader<R> {
     /// A reader with Redis's default limits, a 16 KiB initial buffer and a 1 GiB query
     /// buffer limit.
+    ///
+    /// ```
+    /// use redcon::resp::Reader;
+    /// // Any `Read`: a socket, a file, a byte slice.
+    /// let mut reader = Reader::new(std::io::Cursor::new(b"PING\r\n".to_vec()));
+    /// assert!(reader.read_command()?.unwrap().is("ping"));
+    /// # Ok::<(), redcon::resp::ReadError>(())
+    /// ```
     pub fn new(inner: R) -> Self {
         Self::with_limits(
             inner,
@@ -186,6 +203,14 @@ impl<R: Read> Reader<R> {
     /// [`ReadError::Io`] if the read fails (`Interrupted` included: this makes one
     /// call only); [`ReadError::QueryBufferLimit`] if the unparsed bytes already fill
     /// the query buffer limit, so nothing more may be read.
+    ///
+    /// ```
+    /// use redcon::resp::Reader;
+    /// let mut reader = Reader::new(&b"PING\r\n"[..]);
+    /// assert_eq!(reader.fill_buf()?, 6);
+    /// assert_eq!(reader.fill_buf()?, 0); // end of input
+    /// # Ok::<(), redcon::resp::ReadError>(())
+    /// ```
     pub fn fill_buf(&mut self) -> Result<usize, ReadError> {
         let limit = self.make_room()?;
         let window = self.buf.get_mut(self.end..limit).unwrap_or_default();
@@ -257,6 +282,17 @@ impl<R: Read> Reader<R> {
     ///
     /// # Errors
     /// [`ReadError::Io`], [`ReadError::Protocol`] or [`ReadError::QueryBufferLimit`].
+    ///
+    /// ```
+    /// use redcon::resp::Reader;
+    /// let mut reader = Reader::new(&b"*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\nPING\r\n"[..]);
+    /// let mut names = Vec::new();
+    /// while let Some(cmd) = reader.read_command()? {
+    ///     names.push(cmd.name().to_vec());
+    /// }
+    /// assert_eq!(names, [&b"ECHO"[..], b"PING"]);
+    /// # Ok::<(), redcon::resp::ReadError>(())
+    /// ```
     pub fn read_command(&mut self) -> Result<Option<Command<'_>>, ReadError> {
         // Find the command's position first and borrow the buffer only once: returning
         // a borrow from inside the loop would not pass the borrow checker.
@@ -278,22 +314,54 @@ impl<R: Read> Reader<R> {
     }
 
     /// The unparsed bytes.
+    ///
+    /// ```
+    /// use redcon::resp::Reader;
+    /// let mut reader = Reader::new(&b"PING\r\nGET"[..]);
+    /// assert!(reader.read_command()?.is_some());
+    /// assert!(reader.read_command()?.is_none()); // input ended mid-request
+    /// assert_eq!(reader.buffered(), b"GET");
+    /// # Ok::<(), redcon::resp::ReadError>(())
+    /// ```
     pub fn buffered(&self) -> &[u8] {
         self.buf.get(self.start..self.end).unwrap_or_default()
     }
 
     /// The buffer's current size in bytes (0 until the first read).
+    ///
+    /// ```
+    /// use redcon::resp::Reader;
+    /// let mut reader = Reader::new(&b"PING\r\n"[..]);
+    /// assert_eq!(reader.capacity(), 0);
+    /// reader.fill_buf()?;
+    /// assert!(reader.capacity() >= 6);
+    /// # Ok::<(), redcon::resp::ReadError>(())
+    /// ```
     pub fn capacity(&self) -> usize {
         self.buf.len()
     }
 
     /// The inner reader.
+    ///
+    /// ```
+    /// use redcon::resp::Reader;
+    /// let reader = Reader::new(std::io::Cursor::new(b"PING\r\n"));
+    /// assert_eq!(reader.get_ref().position(), 0);
+    /// ```
     pub fn get_ref(&self) -> &R {
         &self.inner
     }
 
     /// The inner reader, mutably. Reading from it directly loses those bytes to the
     /// parser.
+    ///
+    /// ```
+    /// use redcon::resp::Reader;
+    /// let mut reader = Reader::new(std::io::Cursor::new(b"junk PING\r\n"));
+    /// reader.get_mut().set_position(5); // skip bytes the parser must not see
+    /// assert!(reader.read_command()?.unwrap().is("ping"));
+    /// # Ok::<(), redcon::resp::ReadError>(())
+    /// ```
     pub fn get_mut(&mut self) -> &mut R {
         &mut self.inner
     }

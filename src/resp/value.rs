@@ -69,6 +69,13 @@ pub enum Value<'a> {
 }
 
 /// [`Value`] with owned strings, for keeping a reply after its buffer is gone.
+///
+/// ```
+/// use redcon::resp::{parse_value, OwnedValue};
+/// let (v, _) = parse_value(b"*2\r\n:1\r\n$1\r\na\r\n").unwrap().unwrap();
+/// let owned: OwnedValue = v.to_owned_value();
+/// assert_eq!(owned, OwnedValue::Array(vec![OwnedValue::Integer(1), OwnedValue::Bulk(b"a".to_vec())]));
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[allow(missing_docs)] // the variants mirror Value's, documented there
 pub enum OwnedValue {
@@ -99,6 +106,12 @@ pub enum OwnedValue {
 
 /// Why [`parse_value`] rejected its input. The input is not valid RESP and will not
 /// become valid with more bytes.
+///
+/// ```
+/// use redcon::resp::{parse_value, ValueError};
+/// assert_eq!(parse_value(b"?x\r\n").unwrap_err(), ValueError::UnknownType(b'?'));
+/// assert_eq!(parse_value(b":12a\r\n").unwrap_err(), ValueError::InvalidInteger);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ValueError {
@@ -238,6 +251,14 @@ impl Value<'_> {
     }
 
     /// True for errors, simple (`-`) or blob (`!`).
+    ///
+    /// ```
+    /// use redcon::resp::parse_value;
+    /// let (v, _) = parse_value(b"-ERR wrong type\r\n").unwrap().unwrap();
+    /// assert!(v.is_error());
+    /// let (v, _) = parse_value(b"+OK\r\n").unwrap().unwrap();
+    /// assert!(!v.is_error());
+    /// ```
     pub fn is_error(&self) -> bool {
         matches!(self, Value::Error(_) | Value::BlobError(_))
     }
@@ -260,6 +281,14 @@ impl Value<'_> {
     }
 
     /// The number in an integer reply.
+    ///
+    /// ```
+    /// use redcon::resp::parse_value;
+    /// let (v, _) = parse_value(b":42\r\n").unwrap().unwrap();
+    /// assert_eq!(v.as_integer(), Some(42));
+    /// let (v, _) = parse_value(b"$2\r\n42\r\n").unwrap().unwrap();
+    /// assert_eq!(v.as_integer(), None); // a string, not an integer
+    /// ```
     pub fn as_integer(&self) -> Option<i64> {
         match self {
             Value::Integer(n) => Some(*n),

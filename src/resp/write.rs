@@ -115,6 +115,12 @@ impl Writer {
     }
 
     /// The protocol replies are encoded for.
+    ///
+    /// ```
+    /// use redcon::resp::{Protocol, Writer};
+    /// assert_eq!(Writer::new().protocol(), Protocol::Resp2);
+    /// assert_eq!(Writer::with_protocol(Protocol::Resp3).protocol(), Protocol::Resp3);
+    /// ```
     pub fn protocol(&self) -> Protocol {
         self.protocol
     }
@@ -135,6 +141,12 @@ impl Writer {
     }
 
     /// The encoded bytes so far.
+    ///
+    /// ```
+    /// let mut w = redcon::resp::Writer::new();
+    /// w.write_int(42);
+    /// assert_eq!(w.as_bytes(), b":42\r\n");
+    /// ```
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf
     }
@@ -152,17 +164,38 @@ impl Writer {
     }
 
     /// Number of encoded bytes.
+    ///
+    /// ```
+    /// let mut w = redcon::resp::Writer::new();
+    /// w.write_string("OK");
+    /// assert_eq!(w.len(), 5); // "+OK\r\n"
+    /// ```
     pub fn len(&self) -> usize {
         self.buf.len()
     }
 
     /// True when nothing has been written.
+    ///
+    /// ```
+    /// let mut w = redcon::resp::Writer::new();
+    /// assert!(w.is_empty());
+    /// w.write_null();
+    /// assert!(!w.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
 
     /// Empties the buffer (keeping its capacity) and forgets any pending attribute
     /// discarding.
+    ///
+    /// ```
+    /// let mut w = redcon::resp::Writer::new();
+    /// w.write_string("stale");
+    /// w.clear();
+    /// w.write_string("OK");
+    /// assert_eq!(w.as_bytes(), b"+OK\r\n");
+    /// ```
     pub fn clear(&mut self) {
         self.buf.clear();
         self.discard = 0;
@@ -181,12 +214,29 @@ impl Writer {
     }
 
     /// The encoded bytes, consuming the writer.
+    ///
+    /// ```
+    /// let mut w = redcon::resp::Writer::new();
+    /// w.write_bulk("v");
+    /// assert_eq!(w.into_inner(), b"$1\r\nv\r\n");
+    /// ```
     pub fn into_inner(self) -> Vec<u8> {
         self.buf
     }
 
     /// Whether the writer is dropping values: inside a RESP2 attribute, which has no
     /// RESP2 form.
+    ///
+    /// ```
+    /// let mut w = redcon::resp::Writer::new(); // RESP2
+    /// w.write_attribute(1);
+    /// assert!(w.is_discarding());
+    /// w.write_string("key");
+    /// w.write_int(1); // the attribute is over
+    /// assert!(!w.is_discarding());
+    /// w.write_string("OK");
+    /// assert_eq!(w.as_bytes(), b"+OK\r\n");
+    /// ```
     pub fn is_discarding(&self) -> bool {
         self.discard > 0
     }
@@ -252,6 +302,12 @@ impl Writer {
     }
 
     /// Integer `:n`. Same as [`write_int`](Writer::write_int).
+    ///
+    /// ```
+    /// let mut w = redcon::resp::Writer::new();
+    /// w.write_i64(-1);
+    /// assert_eq!(w.as_bytes(), b":-1\r\n");
+    /// ```
     #[inline]
     pub fn write_i64(&mut self, n: i64) {
         self.write_int(n);

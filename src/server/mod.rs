@@ -33,6 +33,19 @@ use std::sync::{Condvar, Mutex};
 
 /// Called with each error from `accept` (e.g. out of file descriptors). The server
 /// goes on accepting after a short pause.
+///
+/// ```
+/// use redcon::AcceptErrorFn;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+/// static FAILED: AtomicUsize = AtomicUsize::new(0);
+/// let count: AcceptErrorFn = Arc::new(|e| {
+///     log::warn!("accept failed: {e}");
+///     FAILED.fetch_add(1, Ordering::Relaxed);
+/// });
+/// count(&std::io::Error::other("too many open files"));
+/// assert_eq!(FAILED.load(Ordering::Relaxed), 1);
+/// ```
 pub type AcceptErrorFn = Arc<dyn Fn(&io::Error) + Send + Sync>;
 
 /// Server options. Each default is documented on the builder method that sets it.
@@ -619,6 +632,14 @@ impl<H: Handler> Server<H> {
 }
 
 /// An already-connected stream for [`Server::serve_connection`].
+///
+/// ```
+/// use redcon::Stream;
+/// use std::os::unix::net::UnixStream;
+/// let (a, _b) = UnixStream::pair()?;
+/// assert!(matches!(Stream::from(a), Stream::Unix(_)));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
 pub enum Stream {
     /// A TCP connection.
@@ -776,6 +797,22 @@ impl Drop for ThreadDone {
 ///
 /// Dropping the handle leaves the server running; call [`shutdown`](Self::shutdown) to
 /// stop it.
+///
+/// ```
+/// use redcon::{handler_fn, Server};
+/// use std::io::{Read, Write};
+/// let handle = Server::new(handler_fn(|conn, _| conn.write_string("PONG")))
+///     .addr("127.0.0.1:0")
+///     .start()?;
+/// let mut c = std::net::TcpStream::connect(handle.local_addr().to_string())?;
+/// c.write_all(b"PING\r\n")?;
+/// let mut reply = [0u8; 7];
+/// c.read_exact(&mut reply)?;
+/// assert_eq!(&reply, b"+PONG\r\n");
+/// handle.shutdown(); // the client's connection is closed too
+/// assert_eq!(c.read(&mut reply)?, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct ServerHandle {
     shared: Arc<Shared>,
     local_addr: ListenAddr,
@@ -809,6 +846,17 @@ impl Ready {
 
 impl ServerHandle {
     /// The address the server listens on (with the real port when bound to port 0).
+    ///
+    /// ```
+    /// use redcon::{handler_fn, ListenAddr, Server};
+    /// let handle = Server::new(handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// let ListenAddr::Tcp(addr) = handle.local_addr() else { panic!() };
+    /// assert_ne!(addr.port(), 0); // the port the system picked
+    /// handle.shutdown();
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
     pub fn local_addr(&self) -> &ListenAddr {
         &self.local_addr
     }
@@ -923,6 +971,13 @@ pub fn listen_and_serve<M>(addr: &str, handler: impl IntoHandler<M>) -> Result<(
 ///
 /// # Errors
 /// Binding the address failed.
+///
+/// ```no_run
+/// use redcon::{handler_fn, load_tls_config};
+/// let config = load_tls_config("cert.pem", "key.pem")?;
+/// redcon::listen_and_serve_tls("0.0.0.0:6380", handler_fn(|conn, _| conn.write_string("PONG")), config)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 #[cfg(feature = "tls")]
 pub fn listen_and_serve_tls<M>(
@@ -940,6 +995,13 @@ pub fn listen_and_serve_tls<M>(
 ///
 /// # Errors
 /// Binding the socket failed.
+///
+/// ```no_run
+/// use redcon::handler_fn;
+/// // redis-cli -s /tmp/redcon.sock ping
+/// redcon::listen_and_serve_unix("/tmp/redcon.sock", handler_fn(|conn, _| conn.write_string("PONG")))?;
+/// # Ok::<(), redcon::Error>(())
+/// ```
 pub fn listen_and_serve_unix<M>(
     path: impl Into<PathBuf>,
     handler: impl IntoHandler<M>,
