@@ -128,6 +128,29 @@ pub trait Handler: Send + Sync + 'static {
     /// close the connection at once (without calling [`on_close`](Handler::on_close)).
     /// Anything written to `conn` here is sent before the connection closes or serves
     /// its first command.
+    ///
+    /// ```
+    /// use redcon::{Command, Conn, Handler, Server};
+    /// use std::io::Read;
+    ///
+    /// struct Greeter;
+    /// impl Handler for Greeter {
+    ///     fn on_accept(&self, conn: &mut Conn) -> bool {
+    ///         conn.write_string("WELCOME");
+    ///         true
+    ///     }
+    ///     fn on_command(&self, conn: &mut Conn, _cmd: Command) {
+    ///         conn.write_null();
+    ///     }
+    /// }
+    /// let server = Server::new(Greeter).addr("127.0.0.1:0").start()?;
+    /// let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// let mut hello = [0u8; 10];
+    /// c.read_exact(&mut hello)?;
+    /// assert_eq!(&hello, b"+WELCOME\r\n");
+    /// server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     fn on_accept(&self, conn: &mut Conn<'_>) -> bool {
         let _ = conn;
         true
@@ -135,11 +158,45 @@ pub trait Handler: Send + Sync + 'static {
 
     /// Called for each command, in order. Write the reply (or replies) to `conn`; they
     /// are sent together with the other replies of the same pipeline batch.
+    ///
+    /// ```
+    /// use redcon::{Command, Conn, Handler};
+    ///
+    /// struct Echo;
+    /// impl Handler for Echo {
+    ///     fn on_command(&self, conn: &mut Conn, cmd: Command) {
+    ///         match cmd.get(1) {
+    ///             Some(arg) => conn.write_bulk(arg),
+    ///             None => conn.write_error("ERR nothing to echo"),
+    ///         }
+    ///     }
+    /// }
+    /// # drop(Echo);
+    /// ```
     fn on_command(&self, conn: &mut Conn<'_>, cmd: Command<'_>);
 
     /// Called once when a connection that was accepted ends (not for one that was
     /// detached: its [`DetachedConn`](crate::DetachedConn) belongs to you). Replies can no
     /// longer be sent.
+    ///
+    /// ```
+    /// use redcon::{CloseReason, Command, Conn, Handler};
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// #[derive(Default)]
+    /// struct Counted(AtomicUsize);
+    /// impl Handler for Counted {
+    ///     fn on_command(&self, conn: &mut Conn, _cmd: Command) {
+    ///         conn.write_string("OK");
+    ///     }
+    ///     fn on_close(&self, _conn: &mut Conn, reason: &CloseReason) {
+    ///         if !matches!(reason, CloseReason::ServerShutdown) {
+    ///             self.0.fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     }
+    /// }
+    /// # drop(Counted::default());
+    /// ```
     fn on_close(&self, conn: &mut Conn<'_>, reason: &CloseReason) {
         let _ = (conn, reason);
     }
@@ -149,6 +206,26 @@ pub trait Handler: Send + Sync + 'static {
     /// clients that open with `HELLO 3` work without any code of yours. Override it to
     /// handle `HELLO` yourself, e.g. to check `AUTH` credentials or report other server
     /// details.
+    ///
+    /// ```
+    /// use redcon::{Command, Conn, Handler};
+    ///
+    /// /// Speaks RESP2 only: `HELLO 3` is refused as by a Redis 5 server.
+    /// struct Resp2Only;
+    /// impl Handler for Resp2Only {
+    ///     fn on_command(&self, conn: &mut Conn, _cmd: Command) {
+    ///         conn.write_null();
+    ///     }
+    ///     fn on_hello(&self, conn: &mut Conn, cmd: Command) {
+    ///         if cmd.get(1).is_some_and(|v| v != b"2") {
+    ///             conn.write_error("NOPROTO unsupported protocol version");
+    ///         } else {
+    ///             redcon::hello::reply(conn, cmd);
+    ///         }
+    ///     }
+    /// }
+    /// # drop(Resp2Only);
+    /// ```
     fn on_hello(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
         crate::hello::reply(conn, cmd);
     }
@@ -284,6 +361,12 @@ pub trait IntoHandler<Marker> {
     type Handler: Handler;
 
     /// Converts into the handler.
+    ///
+    /// ```
+    /// use redcon::{Command, Conn, Handler, IntoHandler};
+    /// let h = (|conn: &mut Conn, _: Command| conn.write_null()).into_handler();
+    /// assert!(h.commands().is_none());
+    /// ```
     fn into_handler(self) -> Self::Handler;
 }
 

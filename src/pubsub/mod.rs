@@ -6,6 +6,24 @@
 //! in RESP2 and RESP3. In a cluster, shard channels are routed by their hash slot like
 //! keys.
 //!
+//! ```
+//! use redcon::mux::Mux;
+//! use redcon::pubsub::PubSub;
+//! use redcon::Server;
+//! use std::io::{Read, Write};
+//!
+//! let pubsub = PubSub::new();
+//! let server = Server::new(pubsub.handler(Mux::new())).addr("127.0.0.1:0").start()?;
+//! let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+//! c.write_all(b"SSUBSCRIBE orders\r\n")?;
+//! let mut confirm = [0u8; 37];
+//! c.read_exact(&mut confirm)?;
+//! assert_eq!(&confirm, b"*3\r\n$10\r\nssubscribe\r\n$6\r\norders\r\n:1\r\n");
+//! assert_eq!(pubsub.spublish("orders", "paid"), 1);
+//! server.shutdown();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! How it is built, and why:
 //!
 //! - A client's first `(P)SUBSCRIBE` detaches its connection

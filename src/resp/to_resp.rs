@@ -56,6 +56,14 @@ use std::sync::Arc;
 /// ```
 pub trait ToResp {
     /// Writes `self` as one reply value.
+    ///
+    /// ```
+    /// use redcon::resp::{ToResp, Writer};
+    /// let mut w = Writer::new();
+    /// Some(7i64).write_resp(&mut w);
+    /// None::<i64>.write_resp(&mut w);
+    /// assert_eq!(w.as_bytes(), b":7\r\n$-1\r\n");
+    /// ```
     fn write_resp(&self, w: &mut Writer);
 }
 
