@@ -3,16 +3,15 @@
 //! `-TRYAGAIN` and `-CLUSTERDOWN`, over a real socket, with Redis 7.0.15's texts and
 //! the conditions of its `getNodeByQuery`.
 
+mod common;
+
+use common::kv::{kv_mux as mux, Store};
 use redcon::cluster::{Cluster, ClusterStore, Node, Topology};
-use redcon::commands::{CommandSpec, Flags};
-use redcon::mux::Mux;
 use redcon::Server;
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
 
-type Map = Arc<Mutex<HashMap<Vec<u8>, Vec<u8>>>>;
+type Map = Store;
 
 struct Keys(Map);
 
@@ -26,41 +25,6 @@ impl ClusterStore for Keys {
     fn keys_in_slot(&self, _: u16, _: usize) -> Vec<Vec<u8>> {
         Vec::new()
     }
-}
-
-fn mux(map: Map) -> Mux {
-    let mut mux = Mux::new();
-    let m = map.clone();
-    mux.command(
-        CommandSpec::new("set", -3)
-            .flags(Flags::WRITE)
-            .keys(1, 1, 1),
-        move |conn, cmd| {
-            m.lock().unwrap().insert(cmd[1].to_vec(), cmd[2].to_vec());
-            conn.write_string("OK");
-        },
-    );
-    mux.command(
-        CommandSpec::new("mget", -2)
-            .flags(Flags::READONLY | Flags::FAST)
-            .keys(1, -1, 1),
-        move |conn, cmd| {
-            let values: Vec<Option<Vec<u8>>> = {
-                let m = map.lock().unwrap();
-                (1..cmd.len())
-                    .map(|i| m.get(&cmd[i][..]).cloned())
-                    .collect()
-            };
-            conn.write_array(values.len());
-            for v in values {
-                match v {
-                    Some(v) => conn.write_bulk(v),
-                    None => conn.write_null(),
-                }
-            }
-        },
-    );
-    mux
 }
 
 const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";

@@ -4,76 +4,14 @@
 //! back a key in every one of the 16384 slots; each key is stored on the node that
 //! owns its slot.
 
+mod common;
+
+use common::kv::{kv_mux as mux, Store};
 use redcon::cluster::{key_slot, Cluster, Topology, SLOTS};
-use redcon::commands::{CommandSpec, Flags};
-use redcon::mux::Mux;
 use redcon::Server;
 use redis::cluster::{cluster_pipe, ClusterClient};
 use redis::Commands;
-use std::collections::HashMap;
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
-
-type Store = Arc<Mutex<HashMap<Vec<u8>, Vec<u8>>>>;
-
-/// A node's commands, described with their keys so cluster routing can find them.
-fn mux(store: Store) -> Mux {
-    let mut mux = Mux::new();
-    mux.command(
-        CommandSpec::new("ping", -1).flags(Flags::FAST),
-        |conn, _| conn.write_string("PONG"),
-    );
-    let s = store.clone();
-    mux.command(
-        CommandSpec::new("set", -3)
-            .flags(Flags::WRITE)
-            .keys(1, 1, 1),
-        move |conn, cmd| {
-            s.lock().unwrap().insert(cmd[1].to_vec(), cmd[2].to_vec());
-            conn.write_string("OK");
-        },
-    );
-    let s = store.clone();
-    mux.command(
-        CommandSpec::new("get", 2)
-            .flags(Flags::READONLY | Flags::FAST)
-            .keys(1, 1, 1),
-        move |conn, cmd| match s.lock().unwrap().get(&cmd[1][..]) {
-            Some(v) => conn.write_bulk(v),
-            None => conn.write_null(),
-        },
-    );
-    let s = store.clone();
-    mux.command(
-        CommandSpec::new("mget", -2)
-            .flags(Flags::READONLY | Flags::FAST)
-            .keys(1, -1, 1),
-        move |conn, cmd| {
-            let values: Vec<Option<Vec<u8>>> = {
-                let map = s.lock().unwrap();
-                (1..cmd.len())
-                    .map(|i| map.get(&cmd[i][..]).cloned())
-                    .collect()
-            };
-            conn.write_array(values.len());
-            for v in values {
-                match v {
-                    Some(v) => conn.write_bulk(v),
-                    None => conn.write_null(),
-                }
-            }
-        },
-    );
-    let s = store;
-    mux.command(
-        CommandSpec::new("dbsize", 1).flags(Flags::READONLY | Flags::FAST),
-        move |conn, _| {
-            let n = s.lock().unwrap().len();
-            conn.write_int(n as i64);
-        },
-    );
-    mux
-}
 
 /// One key for each slot: `k<N>` for the smallest N that lands there.
 fn key_per_slot() -> Vec<String> {
