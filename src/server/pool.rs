@@ -8,8 +8,8 @@
 //! pool full exits), and a thread that waits the whole keep-alive exits, so the thread
 //! count returns to what the connected clients need. The thread that waited least long
 //! is handed the next client (last in, first out): its stack and caches are the
-//! warmest, and the surplus threads at the bottom of the stack are the ones that time
-//! out.
+//! warmest, and the surplus threads, the ones that waited longest, are the ones that
+//! time out.
 //!
 //! Waiting costs no CPU: each waiting thread blocks on a condition variable of its own
 //! ([`Seat`]), and closing the pool (at shutdown) wakes every one of them, without
@@ -268,6 +268,7 @@ impl Scheduling {
 }
 
 /// The usable part of a connection thread's stack, to trim before it waits.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 struct Stack {
     /// The lowest usable address (the stack grows down towards it); 0 if unknown.
     low: usize,
