@@ -218,27 +218,6 @@ def run_case(side, case, controls):
     return transcript
 
 
-def check(case, redis, clone, redis_t, clone_t):
-    got = clone.transcript(clone_t, case)
-    if case.expect is not None:
-        steps = [s for s in case.steps if s[0] == "step"]
-        want = [
-            (c, e, case.expect_state if i == len(steps) - 1 else "open")
-            for i, ((_, c, _), e) in enumerate(zip(steps, case.expect))
-        ]
-        if got != want:
-            return f"    expected (documented difference):\n{cf.show(want)}\n    clone:\n{cf.show(got)}"
-        return None
-    r = redis.transcript(redis_t, case)
-    if r != got:
-        return f"    redis:\n{cf.show(r)}\n    clone:\n{cf.show(got)}"
-    if any(s == "timeout" for _, _, s in r):
-        return f"    both timed out (bad case?):\n{cf.show(r)}"
-    if ("closes" in case.flags) != (r[-1][2] == "closed"):
-        return f"    the case's 'closes' flag disagrees with redis-server:\n{cf.show(r)}"
-    return None
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--redis", required=True, help="H:P,H:P,H:P of the redis-server cluster")
@@ -259,7 +238,11 @@ def main():
         try:
             redis_t = None if case.expect else run_case(redis, case, ctl[id(redis)])
             clone_t = run_case(clone, case, ctl[id(clone)])
-            problem = check(case, redis, clone, redis_t, clone_t)
+            problem = cf.check(
+                case,
+                lambda: redis.transcript(redis_t, case),
+                lambda: clone.transcript(clone_t, case),
+            )
         except (OSError, RuntimeError) as e:
             problem = f"    error: {e}"
             for side in (redis, clone):
