@@ -451,17 +451,14 @@ mod sched {
         let mut inside = false;
         for line in smaps.lines() {
             let range = line.split(' ').next().unwrap_or("");
-            if let Some((a, b)) = range.split_once('-') {
-                if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
-                {
-                    inside = (a..b).contains(&addr);
-                    continue;
-                }
+            if let Some((a, b)) = range.split_once('-')
+                && let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+            {
+                inside = (a..b).contains(&addr);
+                continue;
             }
-            if inside {
-                if let Some(kib) = line.strip_prefix("Rss:") {
-                    return kib.trim().trim_end_matches(" kB").parse().unwrap();
-                }
+            if inside && let Some(kib) = line.strip_prefix("Rss:") {
+                return kib.trim().trim_end_matches(" kB").parse().unwrap();
             }
         }
         panic!("no mapping holds {addr:#x}");

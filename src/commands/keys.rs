@@ -257,16 +257,16 @@ pub type KeysFn = Arc<dyn Fn(&Command<'_>) -> Option<Vec<KeyRef>> + Send + Sync>
 /// range is taken as it is; several are merged while they are consecutive with step 1;
 /// anything else sets `movablekeys`.
 pub(crate) fn legacy_triple(specs: &[KeySpec]) -> ((i64, i64, i64), bool) {
-    if let [only] = specs {
-        if let Some((index, lastkey, keystep, _)) = only.simple_range() {
-            let last = if lastkey >= 0 {
-                index as i64 + i64::from(lastkey)
-            } else {
-                i64::from(lastkey)
-            };
-            let movable = only.flags.contains(KeyFlags::INCOMPLETE);
-            return ((index as i64, last, keystep as i64), movable);
-        }
+    if let [only] = specs
+        && let Some((index, lastkey, keystep, _)) = only.simple_range()
+    {
+        let last = if lastkey >= 0 {
+            index as i64 + i64::from(lastkey)
+        } else {
+            i64::from(lastkey)
+        };
+        let movable = only.flags.contains(KeyFlags::INCOMPLETE);
+        return ((index as i64, last, keystep as i64), movable);
     }
     let mut movable = false;
     let mut first = i64::MAX;

@@ -461,10 +461,10 @@ impl CommandSpec {
     /// assert_eq!(mset.keys_of(&command).collect::<Vec<_>>(), [b"a", b"b"]);
     /// ```
     pub fn keys_of<'a>(&self, cmd: &Command<'a>) -> Keys<'a> {
-        if self.specs_suffice() {
-            if let Some((first, last, step)) = keys::single_range(&self.key_specs, cmd.len()) {
-                return Keys::range(*cmd, first, last, step);
-            }
+        if self.specs_suffice()
+            && let Some((first, last, step)) = keys::single_range(&self.key_specs, cmd.len())
+        {
+            return Keys::range(*cmd, first, last, step);
         }
         match self.key_refs(cmd) {
             Ok(refs) => Keys::list(*cmd, refs),
@@ -507,10 +507,10 @@ impl CommandSpec {
     /// # Ok::<(), redcon::commands::KeysError>(())
     /// ```
     pub fn key_refs(&self, cmd: &Command<'_>) -> Result<Vec<KeyRef>, KeysError> {
-        if self.specs_suffice() {
-            if let Ok(refs) = keys::keys_from_specs(&self.key_specs, cmd, false) {
-                return Ok(refs);
-            }
+        if self.specs_suffice()
+            && let Ok(refs) = keys::keys_from_specs(&self.key_specs, cmd, false)
+        {
+            return Ok(refs);
         }
         if let Some(f) = &self.keys_fn {
             return f(cmd).ok_or(KeysError::InvalidArguments);

@@ -649,10 +649,10 @@ impl<H: Handler> Session<H> {
     /// The wrapped handler may write a large reply straight to the socket (or flush),
     /// bypassing the queue: make sure what is queued goes first.
     fn before_inner(&self, st: &State) {
-        if let Some(w) = &st.writer {
-            if w.sub.has_pending() {
-                w.barrier();
-            }
+        if let Some(w) = &st.writer
+            && w.sub.has_pending()
+        {
+            w.barrier();
         }
     }
 

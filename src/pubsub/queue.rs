@@ -127,10 +127,10 @@ impl Subscriber {
     /// Disconnects the client: its writer's write fails, its reader sees end of stream,
     /// and the connection thread cleans up. Safe to call from any thread, never blocks.
     pub(crate) fn kill(&self) {
-        if !self.dead.swap(true, Ordering::AcqRel) {
-            if let Some(s) = &self.socket {
-                s.shutdown(Shutdown::Both);
-            }
+        if !self.dead.swap(true, Ordering::AcqRel)
+            && let Some(s) = &self.socket
+        {
+            s.shutdown(Shutdown::Both);
         }
     }
 
@@ -192,10 +192,10 @@ impl WriterThread {
 impl Drop for WriterThread {
     fn drop(&mut self) {
         let _ = self.sub.push_control(Item::Stop);
-        if let Some(t) = self.thread.take() {
-            if t.join().is_err() {
-                log::warn!("pub/sub writer of client {} panicked", self.sub.id);
-            }
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            log::warn!("pub/sub writer of client {} panicked", self.sub.id);
         }
     }
 }

@@ -284,10 +284,10 @@ impl Parser {
     /// Runs the parser over `input` without borrowing it in the result.
     pub(crate) fn advance(&mut self, input: &[u8]) -> Result<Progress, ProtocolError> {
         self.needed = None;
-        if self.state == State::Idle {
-            if let Some(end) = self.complete_multibulk(input) {
-                return Ok(Progress::Done { start: 0, end });
-            }
+        if self.state == State::Idle
+            && let Some(end) = self.complete_multibulk(input)
+        {
+            return Ok(Progress::Done { start: 0, end });
         }
         let mut base = 0;
         loop {
