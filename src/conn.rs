@@ -68,6 +68,13 @@ pub(crate) struct ConnState {
     /// Subscriptions the handler asked for while serving the current command, carried
     /// out by the pub/sub handler once the command returns.
     pub(crate) subscribe_requests: Vec<crate::pubsub::Request>,
+    /// How the server reaches this connection (kill, shutdown); `None` for the inert
+    /// placeholder.
+    pub(crate) ctl: Option<Arc<crate::clients::ClientCtl>>,
+    /// Every live connection of the server ([`Conn::clients`]).
+    pub(crate) clients: Option<crate::clients::Clients>,
+    /// Made by the first [`Conn::waker`].
+    pub(crate) wait_point: Option<crate::wait::WaitPoint>,
 }
 
 /// See [`ConnState::before_error`].
@@ -95,6 +102,9 @@ impl ConnState {
             cluster: None,
             pubsub_hub: None,
             subscribe_requests: Vec::new(),
+            ctl: None,
+            clients: None,
+            wait_point: None,
         }
     }
 
@@ -139,7 +149,7 @@ impl ConnState {
     }
 
     /// Records a failed write so the connection loop closes the connection.
-    fn note_write(&mut self, res: io::Result<()>) {
+    pub(crate) fn note_write(&mut self, res: io::Result<()>) {
         if let Err(e) = res {
             self.write_error.get_or_insert(e);
             self.close = true;
@@ -364,6 +374,84 @@ macro_rules! shared_conn_methods {
                     None
                 }
             }
+        }
+
+        /// A handle that wakes this connection's [`wait`](Self::wait) from any thread;
+        /// see [`Waker`](crate::Waker). Every waker of a connection wakes the same wait.
+        ///
+        /// # Errors
+        /// The socket pair a connection's wakers write to could not be made (out of
+        /// file descriptors).
+        ///
+        #[doc = $head]
+        /// let waker = conn.waker()?;
+        /// waker.wake();
+        /// assert_eq!(conn.wait(None), redcon::Wait::Woken);
+        /// # Ok::<(), std::io::Error>(())
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
+        pub fn waker(&mut self) -> std::io::Result<$crate::Waker> {
+            if self.state.wait_point.is_none() {
+                self.state.wait_point = Some($crate::wait::WaitPoint::new()?);
+            }
+            Ok(self
+                .state
+                .wait_point
+                .as_ref()
+                .map($crate::wait::WaitPoint::waker)
+                .expect("made above"))
+        }
+
+        /// Blocks this connection's thread until one of its [`Waker`](crate::Waker)s
+        /// wakes it, `timeout` passes (`None`: no limit), or the connection ends: the
+        /// client closes it, it is killed ([`Clients::kill`](crate::Clients::kill)), or
+        /// the server shuts down. The last three return
+        /// [`Wait::Cancelled`](crate::Wait::Cancelled) at once, with no polling, so a
+        /// handler blocked here never holds up
+        /// [`ServerHandle::shutdown`](crate::ServerHandle::shutdown). Input the client
+        /// pipelines meanwhile stays buffered for the commands after this one; the
+        /// replies written before the wait are sent first.
+        ///
+        /// The usual shape, for a `BLPOP`-like command: under your lock, check the
+        /// condition; if false, register [`waker`](Self::waker) where the event will be
+        /// signalled, unlock, `wait`, and check again on [`Wait::Woken`](crate::Wait::Woken).
+        ///
+        #[doc = $head]
+        /// use redcon::Wait;
+        /// use std::time::Duration;
+        /// // Nobody wakes it: the timeout passes.
+        /// assert_eq!(conn.wait(Some(Duration::from_millis(1))), Wait::TimedOut);
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
+        pub fn wait(&mut self, timeout: Option<std::time::Duration>) -> $crate::Wait {
+            // The replies before this command (and the pipeline's so far) go out first,
+            // as Redis sends them before the client blocks.
+            let flushed = self.state.flush_with(&[]);
+            if flushed.is_err() {
+                self.state.note_write(flushed);
+                return $crate::Wait::Cancelled($crate::Cancel::ClientClosed);
+            }
+            $crate::wait::wait(
+                self.state.wait_point.as_ref(),
+                self.state.sink.socket().map(|s| &**s),
+                self.state.ctl.as_deref(),
+                timeout,
+            )
+        }
+
+        /// Every live connection of this server, to list or
+        /// [`kill`](crate::Clients::kill) them (a `CLIENT KILL` command).
+        ///
+        #[doc = $head]
+        /// let clients = conn.clients();
+        /// assert!(clients.ids().contains(&conn.id()));
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
+        pub fn clients(&self) -> $crate::Clients {
+            self.state.clients.clone().unwrap_or_default()
         }
 
         $crate::conn::forward_value_writes!($head, $tail);

@@ -51,6 +51,9 @@ pub enum CloseReason {
     IdleTimeout,
     /// The server is shutting down.
     ServerShutdown,
+    /// The connection was ended with [`Clients::kill`](crate::Clients::kill) (a
+    /// `CLIENT KILL`).
+    Killed,
 }
 
 impl fmt::Display for CloseReason {
@@ -66,6 +69,7 @@ impl fmt::Display for CloseReason {
             CloseReason::Panic(m) => write!(f, "handler panicked: {m}"),
             CloseReason::IdleTimeout => f.write_str("idle timeout"),
             CloseReason::ServerShutdown => f.write_str("server shutdown"),
+            CloseReason::Killed => f.write_str("killed"),
         }
     }
 }

@@ -145,6 +145,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod clients;
 pub mod cluster;
 pub mod commands;
 mod conn;
@@ -160,7 +161,9 @@ pub mod pubsub;
 pub mod reply;
 pub mod resp;
 mod server;
+mod wait;
 
+pub use clients::Clients;
 pub use conn::Conn;
 pub use detached::{ConnWriter, DetachedConn};
 pub use error::{Error, ProtocolError};
@@ -180,6 +183,7 @@ pub use server::listen_and_serve_tls;
 pub use server::{
     listen_and_serve, listen_and_serve_unix, AcceptErrorFn, Server, ServerHandle, Stream,
 };
+pub use wait::{Cancel, Wait, Waker};
 
 /// The README's examples, compiled and checked as doctests so they stay true.
 #[cfg(doctest)]

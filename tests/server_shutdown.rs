@@ -256,3 +256,165 @@ fn shutdown_does_not_wait_for_a_client_that_is_gone() {
     let took = t.elapsed();
     assert!(took < Duration::from_secs(10), "shutdown took {took:?}");
 }
+
+/// `BLOCK` waits in `Conn::wait` with no timeout and reports how the wait ended (with
+/// the connection's id) on a channel; `WAKE id` wakes that connection's waker, which
+/// `BLOCK` registered in `wakers`. Every close reason is logged.
+#[derive(Clone)]
+struct Blocker {
+    ended: Arc<Mutex<mpsc::Sender<(u64, redcon::Wait)>>>,
+    blocked: Arc<Mutex<mpsc::Sender<u64>>>,
+    wakers: Arc<Mutex<std::collections::HashMap<u64, redcon::Waker>>>,
+    closes: CloseLog,
+}
+
+impl Handler for Blocker {
+    fn on_command(&self, conn: &mut Conn<'_>, cmd: Command<'_>) {
+        if cmd.is("block") {
+            let waker = conn.waker().expect("waker");
+            self.wakers.lock().unwrap().insert(conn.id(), waker);
+            conn.write_string("BLOCKING");
+            self.blocked.lock().unwrap().send(conn.id()).unwrap();
+            let how = conn.wait(None);
+            self.ended.lock().unwrap().send((conn.id(), how)).unwrap();
+            if how == redcon::Wait::Woken {
+                conn.write_string("WOKEN");
+            }
+        } else if cmd.is("wake") {
+            let id: u64 = std::str::from_utf8(&cmd[1]).unwrap().parse().unwrap();
+            self.wakers.lock().unwrap()[&id].wake();
+            conn.write_string("OK");
+        } else {
+            common::basic(conn, &cmd);
+        }
+    }
+
+    fn on_close(&self, conn: &mut Conn<'_>, reason: &CloseReason) {
+        self.closes.push(conn.id(), reason);
+    }
+}
+
+/// The handler; the test's ends of its channels: a wait ended, a client blocked.
+fn blocker() -> (
+    Blocker,
+    mpsc::Receiver<(u64, redcon::Wait)>,
+    mpsc::Receiver<u64>,
+) {
+    let (ended_tx, ended) = mpsc::channel();
+    let (blocked_tx, blocked) = mpsc::channel();
+    let h = Blocker {
+        ended: Arc::new(Mutex::new(ended_tx)),
+        blocked: Arc::new(Mutex::new(blocked_tx)),
+        wakers: Arc::default(),
+        closes: CloseLog::default(),
+    };
+    (h, ended, blocked)
+}
+
+#[test]
+fn a_blocked_handler_is_woken_by_its_waker_and_its_replies_so_far_arrive_first() {
+    let (h, ended, blocked) = blocker();
+    let server = common::start(h);
+    let mut c = connect(&server);
+    // The reply to PING is written before the wait, not held until the batch ends.
+    c.send(b"PING\r\nBLOCK\r\n");
+    c.expect(b"+PONG\r\n+BLOCKING\r\n");
+    let id = blocked.recv_timeout(common::TIMEOUT).expect("blocked");
+    let mut other = connect(&server);
+    other.send(format!("WAKE {id}\r\n").as_bytes());
+    other.expect(b"+OK\r\n");
+    assert_eq!(
+        ended.recv_timeout(common::TIMEOUT).expect("woken"),
+        (id, redcon::Wait::Woken)
+    );
+    c.expect(b"+WOKEN\r\n");
+    server.shutdown();
+}
+
+#[test]
+fn a_blocked_handler_is_woken_when_its_client_disconnects() {
+    let (h, ended, blocked) = blocker();
+    let server = common::start(h.clone());
+    let mut c = connect(&server);
+    c.send(b"BLOCK\r\n");
+    c.expect(b"+BLOCKING\r\n");
+    let id = blocked.recv_timeout(common::TIMEOUT).expect("blocked");
+    drop(c);
+    assert_eq!(
+        ended.recv_timeout(common::TIMEOUT).expect("wait ended"),
+        (id, redcon::Wait::Cancelled(redcon::Cancel::ClientClosed))
+    );
+    // No longer counted once it left.
+    common::wait_until("the client is forgotten", || server.clients() == 0);
+    assert_eq!(h.closes.wait_for(1), vec![(id, Reason::ClientClosed)]);
+    server.shutdown();
+}
+
+#[test]
+fn a_blocked_client_that_is_killed_is_closed_at_once_and_its_wait_says_so() {
+    let (h, ended, blocked) = blocker();
+    let server = common::start(h.clone());
+    let mut c = connect(&server);
+    let mut idle = connect(&server);
+    c.send(b"BLOCK\r\n");
+    c.expect(b"+BLOCKING\r\n");
+    let id = blocked.recv_timeout(common::TIMEOUT).expect("blocked");
+    let clients = server.clients_handle();
+    assert_eq!(clients.ids().len(), 2);
+    assert!(clients.kill(id));
+    assert_eq!(
+        ended.recv_timeout(common::TIMEOUT).expect("wait ended"),
+        (id, redcon::Wait::Cancelled(redcon::Cancel::Killed))
+    );
+    c.expect_eof();
+    common::wait_until("the killed client is forgotten", || {
+        clients.ids().len() == 1 && !clients.ids().contains(&id)
+    });
+    assert_eq!(h.closes.wait_for(1), vec![(id, Reason::Killed)]);
+    // Killing an idle client, blocked in `read`, closes it at once too.
+    let idle_id = clients.ids()[0];
+    assert!(clients.kill(idle_id));
+    idle.expect_eof();
+    assert_eq!(h.closes.wait_for(2)[1], (idle_id, Reason::Killed));
+    common::wait_until("no client left", || clients.ids().is_empty());
+    assert!(!clients.kill(idle_id));
+    server.shutdown();
+}
+
+#[test]
+fn shutdown_wakes_500_blocked_handlers_instead_of_waiting_for_the_grace_period() {
+    const N: usize = 500;
+    let (h, ended, blocked) = blocker();
+    // A grace period longer than the test's patience: only waking the waits can
+    // finish the shutdown in time.
+    let server = Server::new(h.clone())
+        .addr("127.0.0.1:0")
+        .shutdown_grace(Duration::from_secs(600))
+        .start()
+        .expect("start");
+    let mut clients: Vec<_> = (0..N).map(|_| connect(&server)).collect();
+    for c in &mut clients {
+        c.send(b"BLOCK\r\n");
+    }
+    for _ in 0..N {
+        blocked.recv_timeout(common::TIMEOUT).expect("blocked");
+    }
+    let (done_tx, done) = mpsc::channel();
+    thread::spawn(move || done_tx.send(server.shutdown()).unwrap());
+    let joined = done
+        .recv_timeout(common::TIMEOUT * 3)
+        .expect("shutdown returned");
+    assert!(joined >= 1);
+    let ends: Vec<_> = ended.try_iter().collect();
+    assert_eq!(ends.len(), N);
+    assert!(ends
+        .iter()
+        .all(|(_, w)| *w == redcon::Wait::Cancelled(redcon::Cancel::ServerShutdown)));
+    let reasons = h.closes.snapshot();
+    assert_eq!(reasons.len(), N);
+    assert!(reasons.iter().all(|(_, r)| *r == Reason::ServerShutdown));
+    for c in &mut clients {
+        c.expect(b"+BLOCKING\r\n");
+        c.expect_eof();
+    }
+}

@@ -41,5 +41,6 @@ pub fn build_mux(store: Arc<Store>) -> Mux {
     crate::strings::register(&mut mux, &store);
     crate::keyspace::register(&mut mux, &store);
     crate::expire::register(&mut mux, &store);
+    crate::lists::register(&mut mux, &store);
     mux
 }

@@ -12,9 +12,13 @@ use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-/// The value's type as TYPE and SCAN's TYPE name it (every value is a string so far).
-fn type_name(_: &Entry) -> &'static str {
-    "string"
+/// The value's type as TYPE and SCAN's TYPE name it.
+fn type_name(e: &Entry) -> &'static str {
+    if e.is_list() {
+        "list"
+    } else {
+        "string"
+    }
 }
 
 /// A database index argument: an integer (else Redis's integer error) within range.
@@ -79,6 +83,7 @@ fn copy(store: &Store, conn: &mut Conn, cmd: Command) {
         Some(e) => {
             let e = Entry {
                 value: e.value.clone(),
+                list: e.list.clone(),
                 expires: e.expires,
             };
             let free = replace || live_mut(pair.second(), dst).is_none();

@@ -231,6 +231,33 @@ impl LongDouble {
         parse_digits(body, 10, b'e', neg)
     }
 
+    /// `(long long) ceill(self * 1000.0)`, as Redis 7.0 computes a timeout in
+    /// milliseconds from seconds: the product rounded to a long double, then rounded up
+    /// (so `0.0001` is 1 ms but `-0.0001` is 0, no limit). `None` where the conversion
+    /// overflows (x86 then yields `LLONG_MIN`, which Redis reports as a negative
+    /// timeout).
+    pub(crate) fn millis(self) -> Option<i64> {
+        let product = round(u128::from(self.mant) * 1000, false, self.exp, self.neg).ok()?;
+        let (whole, frac): (u128, bool) = if product.exp >= 0 {
+            let e = u32::try_from(product.exp).ok().filter(|&e| e < 64)?;
+            (u128::from(product.mant) << e, false)
+        } else {
+            let e = product.exp.unsigned_abs();
+            if e >= 64 {
+                (0, product.mant != 0)
+            } else {
+                let m = u128::from(product.mant);
+                (m >> e, m & ((1u128 << e) - 1) != 0)
+            }
+        };
+        let n = i64::try_from(whole).ok()?;
+        Some(match (product.neg, frac) {
+            (true, _) => -n,
+            (false, true) => n.checked_add(1)?,
+            (false, false) => n,
+        })
+    }
+
     /// `self + other`, rounded to the nearest long double (ties to even).
     pub(crate) fn add(self, other: LongDouble) -> Result<LongDouble, Error> {
         if other.mant == 0 {

@@ -19,10 +19,12 @@
 //! comparisons). Logging goes through `RUST_LOG`.
 
 mod active_expire;
+mod blocking;
 mod cluster;
 mod commands;
 mod expire;
 mod keyspace;
+mod lists;
 mod long_double;
 mod scan;
 mod server_cmds;

@@ -1,9 +1,11 @@
 //! The clone's keyspace: 16 databases, each a map sharded under read-write locks, with
-//! a fast seeded hash; entries with an optional expiry time.
+//! a fast seeded hash; entries (a string or a list) with an optional expiry time; and
+//! the clients blocked on list keys (`BLPOP`), which a push serves.
 
+use crate::blocking::Blocked;
 use redcon::Conn;
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -16,12 +18,37 @@ pub(crate) const SHARDS: usize = 64;
 /// and a slow client must not hold a lock.
 pub(crate) const COPY_UNDER_LOCK: usize = 16 * 1024;
 
+/// Redis's reply to a command on a key holding another type.
+pub(crate) const WRONGTYPE: &str =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+
+/// A list's elements.
+pub(crate) type List = VecDeque<Vec<u8>>;
+
+/// A key's value: a string in `value`, or a list in `list` (then `value` is empty).
+/// A list sits behind a box so that a string entry, by far the most common, stays as
+/// small as before lists existed.
 pub(crate) struct Entry {
     pub(crate) value: Vec<u8>,
+    pub(crate) list: Option<Box<List>>,
     pub(crate) expires: Option<Instant>,
 }
 
 impl Entry {
+    /// A string entry.
+    pub(crate) fn string(value: Vec<u8>, expires: Option<Instant>) -> Entry {
+        Entry {
+            value,
+            list: None,
+            expires,
+        }
+    }
+
+    /// Whether the entry holds a list (string commands answer [`WRONGTYPE`]).
+    pub(crate) fn is_list(&self) -> bool {
+        self.list.is_some()
+    }
+
     /// Whether the entry has not expired. The clock is read only for entries that can
     /// expire: most have no expiry, and reading the clock is a noticeable share of a GET.
     pub(crate) fn live(&self) -> bool {
@@ -97,6 +124,8 @@ pub(crate) struct Db {
 pub(crate) struct Store {
     dbs: Vec<Db>,
     hasher: FoldHash,
+    /// Clients blocked in BLPOP / BRPOP.
+    pub(crate) blocked: Blocked,
 }
 
 // A panicking command never leaves a shard half-written; keep serving.
@@ -122,6 +151,7 @@ impl Store {
                 })
                 .collect(),
             hasher,
+            blocked: Blocked::default(),
         }
     }
 
@@ -204,9 +234,17 @@ impl Store {
     }
 
     /// Writes the live value of `key` as a bulk reply, or a null; removes an expired one.
-    pub(crate) fn write_value(&self, conn: &mut Conn, db: usize, key: &[u8]) {
+    /// A list is [`WRONGTYPE`] if `strict` (GET), else a null (MGET).
+    pub(crate) fn write_value(&self, conn: &mut Conn, db: usize, key: &[u8], strict: bool) {
         let shard = read_lock(self.slot(db, key));
         let large = match shard.get(key) {
+            Some(e) if e.live() && e.is_list() => {
+                drop(shard);
+                return match strict {
+                    true => conn.write_error(WRONGTYPE),
+                    false => conn.write_null(),
+                };
+            }
             Some(e) if e.live() && e.value.len() <= COPY_UNDER_LOCK => {
                 return conn.write_bulk(&e.value);
             }

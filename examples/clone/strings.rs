@@ -5,7 +5,7 @@
 use crate::commands::{int_arg, on, write_opt};
 use crate::expire::{deadline, Unit};
 use crate::long_double::{Error, LongDouble};
-use crate::store::{db, live_mut, Entry, Store};
+use crate::store::{db, live_mut, Entry, Store, WRONGTYPE};
 use redcon::mux::Mux;
 use redcon::resp::parse_int;
 use redcon::{reply, Command, Conn};
@@ -73,10 +73,7 @@ fn parse_options<'a>(cmd: &'a Command, kind: Kind) -> Result<Options<'a>, &'stat
 }
 
 fn new_entry(value: &[u8], expires: Option<Instant>) -> Entry {
-    Entry {
-        value: value.to_vec(),
-        expires,
-    }
+    Entry::string(value.to_vec(), expires)
 }
 
 fn set(store: &Store, conn: &mut Conn, cmd: Command) {
@@ -96,12 +93,18 @@ fn set(store: &Store, conn: &mut Conn, cmd: Command) {
     let old_value = match shard.get_mut(key) {
         Some(e) => {
             let live = e.live();
+            // SET ... GET reads the old value first: a list is the wrong type.
+            if o.get && live && e.is_list() {
+                drop(shard);
+                return conn.write_error(WRONGTYPE);
+            }
             if (o.nx && live) || (o.xx && !live) {
                 let old_value = (o.get && live).then(|| e.value.clone());
                 drop(shard);
                 return write_opt(conn, old_value);
             }
             e.expires = expires.or(e.expires.filter(|_| o.keepttl && live));
+            e.list = None;
             if o.get && live {
                 Some(std::mem::replace(&mut e.value, value.to_vec()))
             } else {
@@ -155,6 +158,10 @@ fn getex(store: &Store, conn: &mut Conn, cmd: Command) {
         drop(shard);
         return conn.write_null();
     };
+    if e.is_list() {
+        drop(shard);
+        return conn.write_error(WRONGTYPE);
+    }
     let expires = match o.expire.map(|(unit, raw)| deadline(raw, unit, "getex")) {
         Some(Err(err)) => {
             drop(shard);
@@ -181,6 +188,7 @@ fn getex(store: &Store, conn: &mut Conn, cmd: Command) {
 fn incr_by(store: &Store, conn: &mut Conn, key: &[u8], by: i64) {
     let mut shard = store.shard(db(conn), key);
     let (current, expires) = match live_mut(&mut shard, key) {
+        Some(e) if e.is_list() => return conn.write_error(WRONGTYPE),
         Some(e) => match parse_int(&e.value) {
             Some(n) => (n, e.expires),
             None => return conn.write_error(reply::NOT_AN_INTEGER),
@@ -201,6 +209,10 @@ fn incrbyfloat(store: &Store, conn: &mut Conn, cmd: Command) {
     let key = &cmd[1];
     let mut shard = store.shard(db(conn), key);
     let (current, expires) = match live_mut(&mut shard, key) {
+        Some(e) if e.is_list() => {
+            drop(shard);
+            return conn.write_error(WRONGTYPE);
+        }
         Some(e) => (LongDouble::parse(&e.value), e.expires),
         None => (LongDouble::parse(b"0"), None),
     };
@@ -228,19 +240,26 @@ fn getrange(store: &Store, conn: &mut Conn, cmd: Command) {
         return;
     };
     let part = store.read(db(conn), &cmd[1], |e| {
+        if e.is_list() {
+            return None;
+        }
         let len = e.value.len() as i64;
         // Redis's getrangeCommand, step by step.
         if start < 0 && end < 0 && start > end {
-            return Vec::new();
+            return Some(Vec::new());
         }
         let start = if start < 0 { len + start } else { start }.max(0);
         let end = if end < 0 { len + end } else { end }.max(0).min(len - 1);
         if start > end || len == 0 {
-            return Vec::new();
+            return Some(Vec::new());
         }
-        e.value[start as usize..=end as usize].to_vec()
+        Some(e.value[start as usize..=end as usize].to_vec())
     });
-    conn.write_bulk(part.unwrap_or_default());
+    match part {
+        Some(None) => conn.write_error(WRONGTYPE),
+        Some(Some(p)) => conn.write_bulk(p),
+        None => conn.write_bulk(b""),
+    }
 }
 
 fn setrange(store: &Store, conn: &mut Conn, cmd: Command) {
@@ -254,6 +273,10 @@ fn setrange(store: &Store, conn: &mut Conn, cmd: Command) {
     let too_long = (offset as u64).saturating_add(part.len() as u64) > MAX_STRING as u64;
     let mut shard = store.shard(db(conn), key);
     let len = match live_mut(&mut shard, key) {
+        Some(e) if e.is_list() => {
+            drop(shard);
+            return conn.write_error(WRONGTYPE);
+        }
         None if part.is_empty() => 0,
         Some(e) if part.is_empty() => e.value.len(),
         _ if too_long => {
@@ -281,6 +304,10 @@ fn append(store: &Store, conn: &mut Conn, cmd: Command) {
     let (key, tail) = (&cmd[1], &cmd[2]);
     let mut shard = store.shard(db(conn), key);
     let len = match live_mut(&mut shard, key) {
+        Some(e) if e.is_list() => {
+            drop(shard);
+            return conn.write_error(WRONGTYPE);
+        }
         Some(e) if e.value.len() + tail.len() > MAX_STRING => {
             drop(shard);
             return conn.write_error(TOO_LONG);
@@ -320,13 +347,13 @@ fn msetnx(store: &Store, conn: &mut Conn, cmd: Command) {
 pub(crate) fn register(mux: &mut Mux, store: &Arc<Store>) {
     on(mux, store, "set", set);
     on(mux, store, "get", |s, c, cmd| {
-        s.write_value(c, db(c), &cmd[1])
+        s.write_value(c, db(c), &cmd[1], true)
     });
     on(mux, store, "mget", |s, c, cmd| {
         let d = db(c);
         c.write_array(cmd.len() - 1);
         for k in cmd.args().skip(1) {
-            s.write_value(c, d, k);
+            s.write_value(c, d, k, false);
         }
     });
     on(mux, store, "mset", |s, c, cmd| {
@@ -358,6 +385,10 @@ pub(crate) fn register(mux: &mut Mux, store: &Arc<Store>) {
     });
     on(mux, store, "getset", |s, c, cmd| {
         let mut shard = s.shard(db(c), &cmd[1]);
+        if live_mut(&mut shard, &cmd[1]).is_some_and(|e| e.is_list()) {
+            drop(shard);
+            return c.write_error(WRONGTYPE);
+        }
         let old = live_mut(&mut shard, &cmd[1]).map(|e| std::mem::take(&mut e.value));
         // Like SET, GETSET drops the key's expiry.
         shard.insert(cmd[1].to_vec(), new_entry(&cmd[2], None));
@@ -366,6 +397,10 @@ pub(crate) fn register(mux: &mut Mux, store: &Arc<Store>) {
     });
     on(mux, store, "getdel", |s, c, cmd| {
         let mut shard = s.shard(db(c), &cmd[1]);
+        if live_mut(&mut shard, &cmd[1]).is_some_and(|e| e.is_list()) {
+            drop(shard);
+            return c.write_error(WRONGTYPE);
+        }
         let old = live_mut(&mut shard, &cmd[1]).is_some();
         let old = old
             .then(|| shard.remove(&cmd[1]))
@@ -376,8 +411,10 @@ pub(crate) fn register(mux: &mut Mux, store: &Arc<Store>) {
     });
     on(mux, store, "getex", getex);
     on(mux, store, "strlen", |s, c, cmd| {
-        let n = s.read(db(c), &cmd[1], |e| e.value.len()).unwrap_or(0);
-        c.write_int(n as i64);
+        match s.read(db(c), &cmd[1], |e| (!e.is_list()).then_some(e.value.len())) {
+            Some(None) => c.write_error(WRONGTYPE),
+            n => c.write_int(n.flatten().unwrap_or(0) as i64),
+        }
     });
     on(mux, store, "getrange", getrange);
     on(mux, store, "setrange", setrange);

@@ -135,6 +135,15 @@ impl Socket {
         None
     }
 
+    /// The socket's descriptor, for `poll(2)`.
+    pub(crate) fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        match self {
+            Socket::Tcp(s) => s.as_raw_fd(),
+            Socket::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
     pub(crate) fn shutdown(&self, how: Shutdown) {
         // Errors here mean the socket is already gone, which is what we wanted.
         let _ = match self {

@@ -71,6 +71,8 @@ fn start<H: Handler>(
     }
     let peer = peer.unwrap_or_else(|| socket.peer_addr());
     let mut state = ConnState::new(slot.id, peer, tls, sink, cfg.limits);
+    state.ctl = Some(slot.ctl.clone());
+    state.clients = Some(shared.live.clone());
     state.info = cfg.info.clone();
     state.commands = cfg
         .commands
@@ -136,7 +138,10 @@ fn finish<H: Handler + ?Sized>(
     slot: ClientSlot,
 ) -> Option<CloseReason> {
     match serve(handler, slot.shared(), state, reader) {
-        Outcome::Close(reason) => close(handler, slot.shared(), state, reason),
+        Outcome::Close(reason) => {
+            let reason = killed_or(state, reason);
+            close(handler, slot.shared(), state, reason)
+        }
         Outcome::Detach => {
             detach(state, reader, slot);
             None
@@ -276,10 +281,10 @@ fn serve<H: Handler + ?Sized>(
                     Err(e) => Outcome::Close(write_failure(e)),
                 };
             }
-            if state.out.len() >= FLUSH_AT {
-                if let Err(e) = state.flush_with(&[]) {
-                    return Outcome::Close(write_failure(e));
-                }
+            if state.out.len() >= FLUSH_AT
+                && let Err(e) = state.flush_with(&[])
+            {
+                return Outcome::Close(write_failure(e));
             }
         }
         // One write for the whole batch.
@@ -369,6 +374,14 @@ fn dispatch<H: Handler + ?Sized>(
             state.out.buffer_mut().truncate(mark);
             Dispatch::Panicked(panic_message(&*p))
         }
+    }
+}
+
+/// A connection that was killed reports that, whatever its read or write then saw.
+fn killed_or(state: &ConnState, reason: CloseReason) -> CloseReason {
+    match state.ctl.as_ref().and_then(|c| c.ending()) {
+        Some(crate::clients::Ending::Killed) => CloseReason::Killed,
+        _ => reason,
     }
 }
 

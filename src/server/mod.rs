@@ -12,6 +12,7 @@ use pool::Client;
 pub(crate) use registry::ClientSlot;
 use registry::Shared;
 
+use crate::clients::Clients;
 use crate::cluster::Cluster;
 use crate::commands::CommandTable;
 use crate::error::Error;
@@ -890,6 +891,21 @@ impl ServerHandle {
     /// ```
     pub fn clients(&self) -> usize {
         self.shared.clients()
+    }
+
+    /// Every live connection: list their ids, or [`kill`](Clients::kill) one.
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// let clients = server.clients_handle(); // usable from any thread
+    /// assert!(clients.ids().is_empty());
+    /// server.shutdown();
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
+    pub fn clients_handle(&self) -> Clients {
+        self.shared.live.clone()
     }
 
     /// The number of connection threads waiting for a new client (see

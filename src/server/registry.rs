@@ -1,5 +1,6 @@
-//! The server's shared state: configuration, the live connections (so `shutdown` can
-//! wake each one by shutting its socket for reading, instead of polling), the count that
+//! The server's shared state: configuration, the live connections ([`Clients`], so
+//! `shutdown` can wake each one by shutting its socket for reading, instead of
+//! polling), the count that
 //! enforces max clients, the connection threads to join, and the pool of threads
 //! waiting for their next client.
 //!
@@ -7,8 +8,8 @@
 
 use super::pool::Pool;
 use super::Config;
+use crate::clients::{ClientCtl, Clients};
 use crate::io::Socket;
-use std::collections::HashMap;
 use std::net::Shutdown;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
@@ -18,7 +19,6 @@ use std::time::Instant;
 #[derive(Default)]
 struct Registry {
     shutting_down: bool,
-    sockets: HashMap<u64, Arc<Socket>>,
     threads: Vec<JoinHandle<()>>,
     running_threads: usize,
 }
@@ -27,6 +27,8 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) pool: Pool,
     registry: Mutex<Registry>,
+    /// The live connections, each with its socket (shutdown and kill shut them).
+    pub(crate) live: Clients,
     threads_done: Condvar,
     clients: AtomicUsize,
     next_id: AtomicU64,
@@ -46,6 +48,7 @@ impl Shared {
             pool: Pool::new(config.max_idle_threads, config.thread_keep_alive),
             config,
             registry: Mutex::new(Registry::default()),
+            live: Clients::default(),
             threads_done: Condvar::new(),
             clients: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
@@ -67,16 +70,17 @@ impl Shared {
     /// socket). Registration and shutdown take the same lock, so no connection can slip
     /// in unseen by `begin_shutdown`.
     pub(crate) fn register(self: &Arc<Self>, socket: &Arc<Socket>) -> Option<ClientSlot> {
-        let mut reg = lock(&self.registry);
+        let reg = lock(&self.registry);
         if reg.shutting_down {
             return None;
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        reg.sockets.insert(id, socket.clone());
+        let ctl = self.live.insert(id, socket.clone());
         let clients = self.clients.fetch_add(1, Ordering::Relaxed) + 1;
         Some(ClientSlot {
             shared: self.clone(),
             id,
+            ctl,
             // Decided here, in accept order, as Redis does: deciding later on the
             // connection's own thread (after a TLS handshake, say) would refuse whichever
             // clients happen to run first, and a burst could refuse them all.
@@ -124,9 +128,7 @@ impl Shared {
             let mut reg = lock(&self.registry);
             reg.shutting_down = true;
             self.shutting_down.store(true, Ordering::Release);
-            for s in reg.sockets.values() {
-                s.shutdown(Shutdown::Read);
-            }
+            self.live.end_all(Shutdown::Read);
         }
         self.pool.close();
     }
@@ -148,9 +150,7 @@ impl Shared {
         while reg.running_threads > 0 {
             let now = Instant::now();
             if now >= deadline {
-                for s in reg.sockets.values() {
-                    s.shutdown(Shutdown::Both);
-                }
+                self.live.end_all(Shutdown::Both);
                 break;
             }
             reg = self
@@ -174,6 +174,8 @@ impl Shared {
 pub(crate) struct ClientSlot {
     shared: Arc<Shared>,
     pub(crate) id: u64,
+    /// How the rest of the server reaches this connection (kill, shutdown, waits).
+    pub(crate) ctl: Arc<ClientCtl>,
     /// Registering this client took the count past max clients: it is to be refused.
     pub(crate) over_limit: bool,
 }
@@ -186,7 +188,7 @@ impl ClientSlot {
 
 impl Drop for ClientSlot {
     fn drop(&mut self) {
-        lock(&self.shared.registry).sockets.remove(&self.id);
+        self.shared.live.remove(self.id);
         self.shared.clients.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -267,6 +267,7 @@ pub enum Reason {
     Panic(String),
     IdleTimeout,
     ServerShutdown,
+    Killed,
 }
 
 impl From<&CloseReason> for Reason {
@@ -282,6 +283,7 @@ impl From<&CloseReason> for Reason {
             CloseReason::Panic(m) => Reason::Panic(m.clone()),
             CloseReason::IdleTimeout => Reason::IdleTimeout,
             CloseReason::ServerShutdown => Reason::ServerShutdown,
+            CloseReason::Killed => Reason::Killed,
             other => panic!("unexpected close reason {other:?}"),
         }
     }

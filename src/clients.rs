@@ -1,0 +1,163 @@
+//! [`Clients`]: the live connections of one server, reachable from any thread — how
+//! many there are, their ids, and [`kill`](Clients::kill), which ends one at once.
+//!
+//! Each connection has a [`ClientCtl`]: its socket and why it is being ended. Ending a
+//! connection from outside never polls: the socket is shut down from the caller's
+//! thread, which wakes the connection's thread wherever it blocks on that socket (a
+//! `read`, a `write`, or a [`Conn::wait`](crate::Conn::wait) in a handler). The reason
+//! is stored first so the woken thread can tell a kill from a shutdown from a client
+//! that left.
+//!
+//! The map's lock is taken when a connection starts and ends, and by the calls here;
+//! never per command.
+
+use crate::io::Socket;
+use std::collections::HashMap;
+use std::fmt;
+use std::net::Shutdown;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// Nothing asked this connection to end.
+const RUNNING: u8 = 0;
+/// [`Clients::kill`] ended it.
+const KILLED: u8 = 1;
+/// The server is shutting down.
+const SHUTDOWN: u8 = 2;
+
+/// Why a connection is being ended from outside its own thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ending {
+    Killed,
+    Shutdown,
+}
+
+/// One live connection, as the rest of the server reaches it.
+#[derive(Debug)]
+pub(crate) struct ClientCtl {
+    pub(crate) socket: Arc<Socket>,
+    ending: AtomicU8,
+}
+
+impl ClientCtl {
+    /// Why the connection is being ended from outside, if it is.
+    pub(crate) fn ending(&self) -> Option<Ending> {
+        match self.ending.load(Ordering::Acquire) {
+            KILLED => Some(Ending::Killed),
+            SHUTDOWN => Some(Ending::Shutdown),
+            _ => None,
+        }
+    }
+
+    /// Records the reason (the first one stays), then wakes the connection's thread.
+    fn end(&self, why: u8, how: Shutdown) {
+        let _ = self
+            .ending
+            .compare_exchange(RUNNING, why, Ordering::AcqRel, Ordering::Acquire);
+        self.socket.shutdown(how);
+    }
+}
+
+/// The live connections of a server: a cheap handle (cloning shares the same set),
+/// usable from any thread. Get it from
+/// [`ServerHandle::clients_handle`](crate::ServerHandle::clients_handle), or inside a
+/// handler from [`Conn::clients`](crate::Conn::clients) (for a `CLIENT KILL` command).
+///
+/// ```
+/// use redcon::{handler_fn, Server};
+/// use std::io::Read;
+/// let server = Server::new(handler_fn(|conn, _| conn.write_null()))
+///     .addr("127.0.0.1:0")
+///     .start()?;
+/// let clients = server.clients_handle();
+/// let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+/// while clients.ids().is_empty() {
+///     std::thread::yield_now(); // the server registers the client as it accepts it
+/// }
+/// let id = clients.ids()[0];
+/// assert!(clients.kill(id));
+/// assert_eq!(c.read(&mut [0u8; 16])?, 0); // closed at once
+/// server.shutdown();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct Clients {
+    map: Arc<Mutex<HashMap<u64, Arc<ClientCtl>>>>,
+}
+
+impl Clients {
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<ClientCtl>>> {
+        // Nothing panics while holding this lock; never let poisoning spread anyway.
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn insert(&self, id: u64, socket: Arc<Socket>) -> Arc<ClientCtl> {
+        let ctl = Arc::new(ClientCtl {
+            socket,
+            ending: AtomicU8::new(RUNNING),
+        });
+        self.lock().insert(id, ctl.clone());
+        ctl
+    }
+
+    pub(crate) fn remove(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    /// Marks every connection as ending for shutdown and shuts each socket `how`.
+    pub(crate) fn end_all(&self, how: Shutdown) {
+        for c in self.lock().values() {
+            c.end(SHUTDOWN, how);
+        }
+    }
+
+    /// Ends the connection with this id at once, whatever it is doing: blocked reading,
+    /// writing, or waiting in a handler ([`Conn::wait`](crate::Conn::wait) returns
+    /// [`Wait::Cancelled`](crate::Wait::Cancelled) with
+    /// [`Cancel::Killed`](crate::Cancel::Killed)). Its
+    /// [`on_close`](crate::Handler::on_close) sees
+    /// [`CloseReason::Killed`](crate::CloseReason::Killed). Replies not yet written
+    /// are dropped, as Redis drops them. Returns whether such a connection was live.
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// assert!(!server.clients_handle().kill(12345)); // no such client
+    /// server.shutdown();
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
+    pub fn kill(&self, id: u64) -> bool {
+        let Some(c) = self.lock().get(&id).cloned() else {
+            return false;
+        };
+        // Outside the lock: a shutdown(2) is quick, but there is no need to hold
+        // every accept and close behind it.
+        c.end(KILLED, Shutdown::Both);
+        true
+    }
+
+    /// The ids of the live connections, in increasing order (accept order).
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// assert!(server.clients_handle().ids().is_empty());
+    /// server.shutdown();
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
+    pub fn ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.lock().keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+impl fmt::Debug for Clients {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Clients")
+            .field("live", &self.lock().len())
+            .finish()
+    }
+}
