@@ -276,10 +276,10 @@ fn serve<H: Handler + ?Sized>(
                     Err(e) => Outcome::Close(write_failure(e)),
                 };
             }
-            if state.out.len() >= FLUSH_AT {
-                if let Err(e) = state.flush_with(&[]) {
-                    return Outcome::Close(write_failure(e));
-                }
+            if state.out.len() >= FLUSH_AT
+                && let Err(e) = state.flush_with(&[])
+            {
+                return Outcome::Close(write_failure(e));
             }
         }
         // One write for the whole batch.
@@ -354,6 +354,7 @@ fn dispatch<H: Handler + ?Sized>(
         return Dispatch::Served;
     }
     let is_hello = cmd.is("hello");
+    let relayed = state.cluster.is_some() && (cmd.is("publish") || cmd.is("spublish"));
     let mark = state.out.len();
     let served = catch_unwind(AssertUnwindSafe(|| {
         let mut conn = Conn::new(state, rest);
@@ -364,7 +365,12 @@ fn dispatch<H: Handler + ?Sized>(
         }
     }));
     match served {
-        Ok(()) => Dispatch::Served,
+        Ok(()) => {
+            if relayed {
+                crate::cluster::after_publish(state, &cmd, mark);
+            }
+            Dispatch::Served
+        }
         Err(p) => {
             state.out.buffer_mut().truncate(mark);
             Dispatch::Panicked(panic_message(&*p))
