@@ -187,5 +187,63 @@ def readonly_and_cluster_commands():
     eq(len(myids), 3)
 
 
+def wait_message(get, want_type, deadline=5.0):
+    """The next message of `want_type` from `get(timeout=...)` within the deadline."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        m = get(timeout=0.2)
+        if m is not None and m["type"] == want_type:
+            return m
+    raise AssertionError(f"no {want_type} message within {deadline}s")
+
+
+@scenario
+def sharded_pubsub():
+    """SSUBSCRIBE through RedisCluster's pub/sub (routed to the channel's node),
+    SPUBLISH through RedisCluster: the shard's subscriber gets it; SUNSUBSCRIBE."""
+    channel = "orders:{42}"
+    p = rc.pubsub()
+    p.ssubscribe(channel)
+    m = wait_message(p.get_sharded_message, "ssubscribe")
+    eq((m["channel"], m["data"]), (channel.encode(), 1))
+    eq(rc.spublish(channel, "paid"), 1)
+    m = wait_message(p.get_sharded_message, "smessage")
+    eq((m["channel"], m["data"]), (channel.encode(), b"paid"))
+    # SPUBLISH on a node that does not serve the slot is redirected.
+    owner = rc.nodes_manager.get_node_from_slot(rc.keyslot(channel))
+    other = next(rc.get_node(h, port) for h, port in NODES if (h, port) != (owner.host, owner.port))
+    try:
+        other.redis_connection.execute_command("SPUBLISH", channel, "x")
+    except redis.exceptions.MovedError as e:
+        eq((e.host, e.port), (owner.host, owner.port))
+    else:
+        raise AssertionError("SPUBLISH on another node was not redirected")
+    p.sunsubscribe(channel)
+    m = wait_message(p.get_sharded_message, "sunsubscribe")
+    eq(m["channel"], channel.encode())
+    p.close()
+
+
+@scenario
+def publish_reaches_every_node():
+    """A classic PUBLISH on one node reaches subscribers on all three (the reply counts
+    the node's own subscribers, as Redis's does in a cluster)."""
+    subs = []
+    for h, port in NODES:
+        s = redis.Redis(host=h, port=port).pubsub()
+        s.subscribe("news")
+        wait_message(s.get_message, "subscribe")
+        subs.append(s)
+    node1 = rc.get_node(*NODES[0]).redis_connection
+    eq(node1.publish("news", "one"), 1)
+    node3 = rc.get_node(*NODES[2]).redis_connection
+    eq(node3.publish("news", "two"), 1)
+    for s in subs:
+        for want in (b"one", b"two"):
+            m = wait_message(s.get_message, "message")
+            eq((m["channel"], m["data"]), (b"news", want))
+        s.close()
+
+
 rc.close()
 sys.exit(1 if failures else 0)
