@@ -17,36 +17,20 @@ compat/cluster.sh runs every cluster client again after this, against the same n
 """
 
 import sys
-import time
-import traceback
 
 import redis
 from redis.cluster import ClusterNode, RedisCluster
 from redis.crc import key_slot
+from report import Report, eq
 
 ADDRS = sys.argv[1].split(",")
 NODES = [(a.rpartition(":")[0], int(a.rpartition(":")[2])) for a in ADDRS]
 STALE = range(10923, 11023)
-failures = 0
+report = Report()
 
 
 def check(name, fn):
-    global failures
-    started = time.monotonic()
-    try:
-        fn()
-    except Exception:  # noqa: BLE001 - any failure is reported, not raised
-        failures += 1
-        print(f"not ok - stale topology: {name}")
-        for line in traceback.format_exc().splitlines()[-10:]:
-            print(f"    {line}")
-    else:
-        print(f"ok - stale topology: {name} ({time.monotonic() - started:.2f}s)")
-    sys.stdout.flush()
-
-
-def eq(got, want):
-    assert got == want, f"got {got!r}, want {want!r}"
+    report.run(f"stale topology: {name}", fn)
 
 
 plain = [redis.Redis(host=h, port=p) for h, p in NODES]
@@ -126,4 +110,4 @@ check("the stale node answers MOVED to the old owner, the owner back to it", sta
 check("RedisCluster cannot reach those slots while node 3 is stale", clients_cannot_reach_the_stale_slots)
 check("the owner pushed to node 3 with CLUSTER SETSLOT NODE", push_the_topology)
 check("RedisCluster reads and writes every slot again; the nodes agree", clients_succeed_after_the_push)
-sys.exit(1 if failures else 0)
+sys.exit(report.status())
