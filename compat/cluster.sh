@@ -8,7 +8,8 @@
 #      byte after normalising node ids, ports, epochs and ping times;
 #   2. cluster clients (redis-py RedisCluster, ioredis Cluster, node-redis
 #      createCluster, redis-cli -c, redis-cli --cluster check, redis-benchmark
-#      --cluster, Envoy's redis proxy) against both clusters;
+#      --cluster, Envoy's redis proxy) against both clusters; then a clone node made
+#      stale, answering MOVED until its topology is pushed, and every client again;
 #   3. the throughput of `redis-benchmark --cluster -t set,get -P 16 -n 200000 -q`
 #      against both, printed side by side.
 
@@ -114,17 +115,27 @@ if [ "$cluster_ok" -eq 1 ]; then
     run_check "cluster conformance: redis-server cluster vs clone nodes" \
         "$PY" "$HERE/cluster_conformance.py" --redis "$RC_LIST" --clone "$CL_LIST"
 
-    for target in clone redis; do
-        if [ "$target" = clone ]; then list=$CL_LIST; else list=$RC_LIST; fi
-        run_check "redis-py RedisCluster against the $target cluster" \
+    # Every cluster client against one cluster; $3 says when, in the check names.
+    cluster_clients() {
+        local target=$1 list=$2 when=${3:-}
+        run_check "redis-py RedisCluster against the $target cluster$when" \
             "$PY" "$HERE/clients/cluster_py.py" "$target" "$list"
-        run_check "ioredis Cluster and node-redis createCluster against the $target cluster" \
+        run_check "ioredis Cluster and node-redis createCluster against the $target cluster$when" \
             node "$HERE/clients/cluster_node.mjs" "$target" "$list"
-        run_check "redis-cli -c, --cluster check, redis-benchmark --cluster against the $target cluster" \
+        run_check "redis-cli -c, --cluster check, redis-benchmark --cluster against the $target cluster$when" \
             "$HERE/clients/cluster_tools.sh" "$target" "$list"
-        run_check "Envoy redis proxy in front of the $target cluster" \
+        run_check "Envoy redis proxy in front of the $target cluster$when" \
             "$PY" "$HERE/clients/cluster_envoy.py" "$target" "$list"
-    done
+    }
+    cluster_clients clone "$CL_LIST"
+    cluster_clients redis "$RC_LIST"
+
+    # A clone node with a stale topology answers MOVED (a redirection loop for the
+    # slots it is wrong about) until the topology is pushed to it; then every client
+    # above succeeds again.
+    run_check "a stale clone node answers MOVED until its topology is pushed" \
+        "$PY" "$HERE/clients/cluster_stale.py" "$CL_LIST"
+    cluster_clients clone "$CL_LIST" ", after the push"
 
     # Throughput, measured in the same run against both: printed, not asserted.
     echo "== redis-benchmark --cluster -t set,get -P 16 -n 200000 -q"

@@ -17,6 +17,8 @@ written again, so bulk lengths follow the normalised text):
   - CLUSTER NODES ping-sent and pong-received times read <ping> <pong> (Redis writes
     its own pong time in seconds, the clone in milliseconds);
   - HELLO's server, version and id, as conformance.py does.
+Cases name a node's id with nodeid(N): a 40-byte placeholder that each side replaces
+with node N's real id before sending (same length, so bulk lengths stay right).
 Configuration epochs are compared as they are: `redis-cli --cluster create` gives
 node N epoch N, and so does the clone.
 
@@ -41,6 +43,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import conformance as cf  # noqa: E402
 
 CASES_DIR = os.path.join(cf.CASES_DIR, "cluster")
+
+
+def nodeid(n):
+    """Node N's id, replaced per side in run_case."""
+    return (b"<node-id-%d>" % n).ljust(40, b"-")
+
+
+cf.FUNCTIONS["nodeid"] = nodeid
 EXTRA_FLAGS = ("nodes", "info")
 
 # ---------------------------------------------------------------------------
@@ -196,6 +206,8 @@ def run_case(side, case, controls):
                 conns[c] = cf.connect(side.addrs[(c - 1) % len(side.addrs)])
                 states[c] = "open"
             sock = conns[c]
+            for i, node_id in enumerate(side.ids, 1):
+                data = data.replace(nodeid(i), node_id)
             if states[c] != "open":
                 transcript.append((c, b"", states[c]))
                 continue

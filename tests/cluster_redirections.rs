@@ -1,7 +1,9 @@
 //! The redirections that the compatibility run cannot compare with a real cluster
 //! (neither side has a slot in migration there, and both serve every slot): `-ASK`,
 //! `-TRYAGAIN` and `-CLUSTERDOWN`, over a real socket, with Redis 7.0.15's texts and
-//! the conditions of its `getNodeByQuery`.
+//! the conditions of its `getNodeByQuery`; and what happens between nodes: `PUBLISH`
+//! and `SPUBLISH` forwarded to the other nodes (and lost, counted, when one is down),
+//! and a slot moved with `CLUSTER SETSLOT ... NODE` pushed to a stale node.
 
 mod common;
 
@@ -19,11 +21,13 @@ impl ClusterStore for Keys {
     fn contains_key(&self, key: &[u8]) -> bool {
         self.0.lock().unwrap().contains_key(key)
     }
-    fn count_keys_in_slot(&self, _: u16) -> u64 {
-        0
+    fn count_keys_in_slot(&self, slot: u16) -> u64 {
+        self.keys_in_slot(slot, usize::MAX).len() as u64
     }
-    fn keys_in_slot(&self, _: u16, _: usize) -> Vec<Vec<u8>> {
-        Vec::new()
+    fn keys_in_slot(&self, slot: u16, count: usize) -> Vec<Vec<u8>> {
+        let map = self.0.lock().unwrap();
+        let keys = map.keys().filter(|k| redcon::cluster::key_slot(k) == slot);
+        keys.take(count).cloned().collect()
     }
 }
 
@@ -167,4 +171,224 @@ fn clusterdown_when_slots_are_not_served() {
     // Without keys a command is served anyway.
     expect(&mut a, &["CLUSTER", "KEYSLOT", "b"], ":3300\r\n");
     ha.shutdown();
+}
+
+/// A cluster of in-process nodes with pub/sub on the given listeners (in list order,
+/// with `replicas` replicas per master as `--cluster-replicas` deals them): their
+/// handles, and each node's `Cluster` view.
+fn pubsub_nodes(
+    listeners: Vec<TcpListener>,
+    replicas: usize,
+) -> Vec<(redcon::ServerHandle, Cluster)> {
+    let addrs: Vec<String> = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().to_string())
+        .collect();
+    let list: Vec<&str> = addrs.iter().map(String::as_str).collect();
+    listeners
+        .into_iter()
+        .zip(&addrs)
+        .map(|(l, me)| {
+            let map = Map::default();
+            let topology = Topology::split(&list, replicas, me).unwrap();
+            let cluster = Cluster::with_store(topology, Keys(map.clone()));
+            let pubsub = redcon::pubsub::PubSub::new();
+            let handle = Server::new(pubsub.handler(mux(map)))
+                .listener(l)
+                .cluster(cluster.clone())
+                .start()
+                .unwrap();
+            (handle, cluster)
+        })
+        .collect()
+}
+
+fn connect_to(h: &redcon::ServerHandle) -> TcpStream {
+    let c = TcpStream::connect(h.local_addr().to_string()).unwrap();
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    c
+}
+
+#[test]
+fn publish_reaches_subscribers_on_every_node() {
+    let listeners: Vec<TcpListener> = (0..3)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let nodes = pubsub_nodes(listeners, 0);
+    let mut subs: Vec<TcpStream> = nodes.iter().map(|(h, _)| connect_to(h)).collect();
+    for s in &mut subs {
+        expect(
+            s,
+            &["SUBSCRIBE", "news"],
+            "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n",
+        );
+    }
+    let mut publisher = connect_to(&nodes[1].0);
+    // The reply counts this node's receivers only, as Redis's does in a cluster.
+    for n in 1..=3 {
+        expect(
+            &mut publisher,
+            &["PUBLISH", "news", &format!("m{n}")],
+            ":1\r\n",
+        );
+    }
+    // Every node's subscriber gets the three messages, in publish order.
+    for s in &mut subs {
+        let mut want = String::new();
+        for n in 1..=3 {
+            want.push_str(&format!(
+                "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nm{n}\r\n"
+            ));
+        }
+        let mut got = vec![0; want.len()];
+        s.read_exact(&mut got).unwrap();
+        assert_eq!(String::from_utf8_lossy(&got), want);
+    }
+    // A refused publish (wrong arity) is not forwarded: nothing more arrives.
+    expect(
+        &mut publisher,
+        &["PUBLISH", "news"],
+        "-ERR wrong number of arguments for 'publish' command\r\n",
+    );
+    expect(&mut publisher, &["PUBLISH", "news", "last"], ":1\r\n");
+    let want = "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$4\r\nlast\r\n";
+    for s in &mut subs {
+        let mut got = vec![0; want.len()];
+        s.read_exact(&mut got).unwrap();
+        assert_eq!(String::from_utf8_lossy(&got), want);
+    }
+    for (h, c) in nodes {
+        assert_eq!(c.relay_dropped(), 0);
+        h.shutdown();
+    }
+}
+
+#[test]
+fn spublish_reaches_the_shard_replicas() {
+    // Two masters and their replicas: node 0 masters, node 2 replicates it.
+    let listeners: Vec<TcpListener> = (0..4)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let nodes = pubsub_nodes(listeners, 1);
+    let slot_owner_of = |channel: &str| {
+        let t = nodes[0].1.topology();
+        let owner = t
+            .owner(redcon::cluster::key_slot(channel.as_bytes()))
+            .unwrap()
+            .clone();
+        nodes
+            .iter()
+            .position(|(h, _)| h.local_addr().to_string() == owner.addr())
+            .unwrap()
+    };
+    // A channel of the first master's slots ("b" is slot 3300).
+    assert_eq!(slot_owner_of("b"), 0);
+    let mut replica_sub = connect_to(&nodes[2].0);
+    replica_sub.write_all(b"SSUBSCRIBE b\r\n").unwrap();
+    let confirm = "*3\r\n$10\r\nssubscribe\r\n$1\r\nb\r\n:1\r\n";
+    let mut got = vec![0; confirm.len()];
+    replica_sub.read_exact(&mut got).unwrap();
+    assert_eq!(String::from_utf8_lossy(&got), confirm);
+    let mut publisher = connect_to(&nodes[0].0);
+    expect(&mut publisher, &["SPUBLISH", "b", "hello"], ":0\r\n");
+    let want = "*3\r\n$8\r\nsmessage\r\n$1\r\nb\r\n$5\r\nhello\r\n";
+    let mut got = vec![0; want.len()];
+    replica_sub.read_exact(&mut got).unwrap();
+    assert_eq!(String::from_utf8_lossy(&got), want);
+    for (h, _) in nodes {
+        h.shutdown();
+    }
+}
+
+#[test]
+fn publish_with_a_peer_down_answers_at_once_and_counts_the_loss() {
+    let listeners: Vec<TcpListener> = (0..3)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let mut nodes = pubsub_nodes(listeners, 0);
+    // Node 2 goes away; nodes 0 and 1 still list it.
+    let (down, _) = nodes.pop().unwrap();
+    down.shutdown();
+    let mut sub = connect_to(&nodes[1].0);
+    expect(
+        &mut sub,
+        &["SUBSCRIBE", "news"],
+        "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n",
+    );
+    let mut publisher = connect_to(&nodes[0].0);
+    for _ in 0..100 {
+        expect(&mut publisher, &["PUBLISH", "news", "x"], ":0\r\n");
+    }
+    // The live peer got all of them; the messages for the node that is down are lost
+    // and counted.
+    let want = "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$1\r\nx\r\n".repeat(100);
+    let mut got = vec![0; want.len()];
+    sub.read_exact(&mut got).unwrap();
+    assert_eq!(String::from_utf8_lossy(&got), want);
+    let start = std::time::Instant::now();
+    while nodes[0].1.relay_dropped() < 100 && start.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(nodes[0].1.relay_dropped(), 100);
+    for (h, _) in nodes {
+        h.shutdown();
+    }
+}
+
+#[test]
+fn setslot_pushed_over_the_wire_reroutes_a_stale_node() {
+    let listeners: Vec<TcpListener> = (0..3)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let nodes = pubsub_nodes(listeners, 0);
+    let ids: Vec<String> = nodes[0]
+        .1
+        .topology()
+        .nodes()
+        .iter()
+        .map(|n| n.id.clone())
+        .collect();
+    let addr = |i: usize| nodes[i].0.local_addr().to_string();
+    let mut c: Vec<TcpStream> = nodes.iter().map(|(h, _)| connect_to(h)).collect();
+    // Slot 3300 ("b") moves from node 0 to node 2; node 2 is not told yet.
+    for i in [0, 1] {
+        expect(
+            &mut c[i],
+            &["CLUSTER", "SETSLOT", "3300", "NODE", &ids[2]],
+            "+OK\r\n",
+        );
+    }
+    expect(
+        &mut c[0],
+        &["GET", "b"],
+        &format!("-MOVED 3300 {}\r\n", addr(2)),
+    );
+    expect(
+        &mut c[1],
+        &["GET", "b"],
+        &format!("-MOVED 3300 {}\r\n", addr(2)),
+    );
+    // The stale node sends clients back to the old owner: a loop until it is told.
+    expect(
+        &mut c[2],
+        &["GET", "b"],
+        &format!("-MOVED 3300 {}\r\n", addr(0)),
+    );
+    expect(
+        &mut c[2],
+        &["CLUSTER", "SETSLOT", "3300", "NODE", &ids[2]],
+        "+OK\r\n",
+    );
+    expect(&mut c[2], &["SET", "b", "1"], "+OK\r\n");
+    expect(&mut c[2], &["GET", "b"], "$1\r\n1\r\n");
+    // Holding a key of the slot, node 2 refuses to give it away.
+    expect(
+        &mut c[2],
+        &["CLUSTER", "SETSLOT", "3300", "NODE", &ids[0]],
+        "-ERR Can't assign hashslot 3300 to a different node while I still hold keys for this hash slot.\r\n",
+    );
+    for (h, _) in nodes {
+        h.shutdown();
+    }
 }

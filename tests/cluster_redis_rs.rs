@@ -2,7 +2,8 @@
 //! cluster (slots split as `redis-cli --cluster create` splits them): the client reads
 //! `CLUSTER SLOTS`, follows `-MOVED` when it starts from one node, and sets and reads
 //! back a key in every one of the 16384 slots; each key is stored on the node that
-//! owns its slot.
+//! owns its slot. And a node with a stale topology: the client fails on the slot it
+//! is wrong about, and succeeds once the owner is pushed to it.
 
 mod common;
 
@@ -11,7 +12,8 @@ use redcon::cluster::{key_slot, Cluster, Topology, SLOTS};
 use redcon::Server;
 use redis::cluster::{cluster_pipe, ClusterClient};
 use redis::Commands;
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 
 /// One key for each slot: `k<N>` for the smallest N that lands there.
 fn key_per_slot() -> Vec<String> {
@@ -30,8 +32,13 @@ fn key_per_slot() -> Vec<String> {
     keys
 }
 
-#[test]
-fn redis_rs_cluster_client_sets_and_gets_a_key_in_every_slot() {
+/// Three nodes on their own ports: their addresses, stores, cluster views and handles.
+fn three_nodes() -> (
+    Vec<String>,
+    Vec<Store>,
+    Vec<Cluster>,
+    Vec<redcon::ServerHandle>,
+) {
     let listeners: Vec<TcpListener> = (0..3)
         .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
         .collect();
@@ -41,14 +48,21 @@ fn redis_rs_cluster_client_sets_and_gets_a_key_in_every_slot() {
         .collect();
     let addr_refs: Vec<&str> = addrs.iter().map(String::as_str).collect();
     let stores: Vec<Store> = (0..3).map(|_| Store::default()).collect();
-    let mut handles = Vec::new();
+    let (mut clusters, mut handles) = (Vec::new(), Vec::new());
     for ((listener, addr), store) in listeners.into_iter().zip(&addrs).zip(&stores) {
-        let topology = Topology::split(&addr_refs, 0, addr).unwrap();
+        let cluster = Cluster::new(Topology::split(&addr_refs, 0, addr).unwrap());
         let server = Server::new(mux(store.clone()))
             .listener(listener)
-            .cluster(Cluster::new(topology));
+            .cluster(cluster.clone());
         handles.push(server.start().unwrap());
+        clusters.push(cluster);
     }
+    (addrs, stores, clusters, handles)
+}
+
+#[test]
+fn redis_rs_cluster_client_sets_and_gets_a_key_in_every_slot() {
+    let (addrs, stores, _, handles) = three_nodes();
 
     // Starting from one node only: the client learns the others from CLUSTER SLOTS.
     let client = ClusterClient::new(vec![format!("redis://{}/", addrs[1])]).unwrap();
@@ -105,6 +119,59 @@ fn redis_rs_cluster_client_sets_and_gets_a_key_in_every_slot() {
     }
     assert_eq!(total, keys.len() + 3);
 
+    drop(con);
+    for h in handles {
+        h.shutdown();
+    }
+}
+
+/// Sends `CLUSTER SETSLOT <slot> NODE <id>` to `addr` and checks the `+OK`.
+fn push_slot_owner(addr: &str, slot: u16, id: &str) {
+    let mut c = TcpStream::connect(addr).unwrap();
+    let req = format!(
+        "*5\r\n$7\r\nCLUSTER\r\n$7\r\nSETSLOT\r\n${}\r\n{slot}\r\n$4\r\nNODE\r\n$40\r\n{id}\r\n",
+        slot.to_string().len()
+    );
+    c.write_all(req.as_bytes()).unwrap();
+    let mut ok = [0u8; 5];
+    c.read_exact(&mut ok).unwrap();
+    assert_eq!(&ok, b"+OK\r\n");
+}
+
+#[test]
+fn redis_rs_recovers_once_a_stale_node_is_pushed_the_topology() {
+    let (addrs, stores, clusters, handles) = three_nodes();
+    let ids: Vec<String> = clusters[0]
+        .topology()
+        .nodes()
+        .iter()
+        .map(|n| n.id.clone())
+        .collect();
+    // "foo" is slot 12182, node 3's. Node 3's view goes stale: node 1 owns it there.
+    push_slot_owner(&addrs[2], 12182, &ids[0]);
+    let client = ClusterClient::builder(vec![format!("redis://{}/", addrs[0])])
+        .retries(2)
+        .min_retry_wait(10)
+        .max_retry_wait(50)
+        .build()
+        .unwrap();
+    let mut con = client.get_connection().unwrap();
+    // Node 1 sends the client to node 3, node 3 back to node 1.
+    let stale: redis::RedisResult<()> = con.set("foo", "bar");
+    assert!(stale.is_err(), "a write in a redirection loop succeeded");
+    let _: () = con.set("other", "x").unwrap(); // the other slots are fine
+    push_slot_owner(&addrs[2], 12182, &ids[2]);
+    let _: () = con.set("foo", "bar").unwrap();
+    let got: String = con.get("foo").unwrap();
+    assert_eq!(got, "bar");
+    assert_eq!(
+        stores[2]
+            .lock()
+            .unwrap()
+            .get(&b"foo"[..])
+            .map(Vec::as_slice),
+        Some(&b"bar"[..])
+    );
     drop(con);
     for h in handles {
         h.shutdown();

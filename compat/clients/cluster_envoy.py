@@ -15,14 +15,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import urllib.request
 
 import redis
+from report import Report, eq
 
 LABEL, ADDRS = sys.argv[1], sys.argv[2].split(",")
 NODES = [(a.rpartition(":")[0], int(a.rpartition(":")[2])) for a in ADDRS]
-failures = 0
+report = Report()
 
 BOOTSTRAP = """\
 admin:
@@ -69,22 +69,7 @@ def free_port():
 
 
 def check(name, fn):
-    global failures
-    started = time.monotonic()
-    try:
-        fn()
-    except Exception:  # noqa: BLE001 - any failure is reported, not raised
-        failures += 1
-        print(f"not ok - envoy [{LABEL}] {name}")
-        for line in traceback.format_exc().splitlines()[-10:]:
-            print(f"    {line}")
-    else:
-        print(f"ok - envoy [{LABEL}] {name} ({time.monotonic() - started:.2f}s)")
-    sys.stdout.flush()
-
-
-def eq(got, want):
-    assert got == want, f"got {got!r}, want {want!r}"
+    report.run(f"envoy [{LABEL}] {name}", fn, traceback_lines=10)
 
 
 def main():
@@ -189,7 +174,7 @@ def main():
             proc.kill()
         log.close()
         shutil.rmtree(work, ignore_errors=True)
-    return 1 if failures else 0
+    return report.status()
 
 
 if __name__ == "__main__":

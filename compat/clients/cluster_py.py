@@ -10,38 +10,20 @@ real redis-server cluster too, to show the assertions are Redis's answers.
 
 import sys
 import time
-import traceback
 
 import redis
 from redis.cluster import ClusterNode, LoadBalancingStrategy, RedisCluster
+from report import Report, eq
 
-failures = 0
 LABEL, ADDRS = sys.argv[1], sys.argv[2].split(",")
 NODES = [(a.rpartition(":")[0], int(a.rpartition(":")[2])) for a in ADDRS]
 SPLIT = [(0, 5460), (5461, 10922), (10923, 16383)]
+report = Report()
 
 
 def scenario(fn):
-    global failures
-    started = time.monotonic()
-    try:
-        fn()
-    except Exception:  # noqa: BLE001 - any failure is reported, not raised
-        failures += 1
-        print(f"not ok - redis-py RedisCluster [{LABEL}] {fn.__name__}")
-        for line in traceback.format_exc().splitlines()[-12:]:
-            print(f"    {line}")
-    else:
-        print(
-            f"ok - redis-py RedisCluster [{LABEL}] {fn.__name__}"
-            f" ({time.monotonic() - started:.2f}s)"
-        )
-    sys.stdout.flush()
+    report.run(f"redis-py RedisCluster [{LABEL}] {fn.__name__}", fn)
     return fn
-
-
-def eq(got, want):
-    assert got == want, f"got {got!r}, want {want!r}"
 
 
 def client(**kw):
@@ -187,5 +169,63 @@ def readonly_and_cluster_commands():
     eq(len(myids), 3)
 
 
+def wait_message(get, want_type, deadline=5.0):
+    """The next message of `want_type` from `get(timeout=...)` within the deadline."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        m = get(timeout=0.2)
+        if m is not None and m["type"] == want_type:
+            return m
+    raise AssertionError(f"no {want_type} message within {deadline}s")
+
+
+@scenario
+def sharded_pubsub():
+    """SSUBSCRIBE through RedisCluster's pub/sub (routed to the channel's node),
+    SPUBLISH through RedisCluster: the shard's subscriber gets it; SUNSUBSCRIBE."""
+    channel = "orders:{42}"
+    p = rc.pubsub()
+    p.ssubscribe(channel)
+    m = wait_message(p.get_sharded_message, "ssubscribe")
+    eq((m["channel"], m["data"]), (channel.encode(), 1))
+    eq(rc.spublish(channel, "paid"), 1)
+    m = wait_message(p.get_sharded_message, "smessage")
+    eq((m["channel"], m["data"]), (channel.encode(), b"paid"))
+    # SPUBLISH on a node that does not serve the slot is redirected.
+    owner = rc.nodes_manager.get_node_from_slot(rc.keyslot(channel))
+    other = next(rc.get_node(h, port) for h, port in NODES if (h, port) != (owner.host, owner.port))
+    try:
+        other.redis_connection.execute_command("SPUBLISH", channel, "x")
+    except redis.exceptions.MovedError as e:
+        eq((e.host, e.port), (owner.host, owner.port))
+    else:
+        raise AssertionError("SPUBLISH on another node was not redirected")
+    p.sunsubscribe(channel)
+    m = wait_message(p.get_sharded_message, "sunsubscribe")
+    eq(m["channel"], channel.encode())
+    p.close()
+
+
+@scenario
+def publish_reaches_every_node():
+    """A classic PUBLISH on one node reaches subscribers on all three (the reply counts
+    the node's own subscribers, as Redis's does in a cluster)."""
+    subs = []
+    for h, port in NODES:
+        s = redis.Redis(host=h, port=port).pubsub()
+        s.subscribe("news")
+        wait_message(s.get_message, "subscribe")
+        subs.append(s)
+    node1 = rc.get_node(*NODES[0]).redis_connection
+    eq(node1.publish("news", "one"), 1)
+    node3 = rc.get_node(*NODES[2]).redis_connection
+    eq(node3.publish("news", "two"), 1)
+    # Messages from one node arrive in publish order; from two nodes, in either.
+    for s in subs:
+        got = [wait_message(s.get_message, "message") for _ in range(2)]
+        eq(sorted((m["channel"], m["data"]) for m in got), [(b"news", b"one"), (b"news", b"two")])
+        s.close()
+
+
 rc.close()
-sys.exit(1 if failures else 0)
+sys.exit(report.status())

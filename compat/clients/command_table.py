@@ -18,41 +18,27 @@
 import argparse
 import subprocess
 import sys
-import traceback
 
 import redis
 from redis._parsers import CommandsParser
+from report import Report, eq
 
 # In the clone and not in Redis 7.0.15 (README, "Differences").
 CLONE_ONLY = {"detach", "client|setinfo"}
 # Left out of the clone's COMMAND DOCS: it describes no arguments or history.
 UNDESCRIBED_DOC_FIELDS = {"arguments", "history", "doc_flags"}
 
-failures = 0
+report = Report()
 
 
 def check(name):
     def wrap(fn):
         def run(*args):
-            global failures
-            try:
-                fn(*args)
-            except Exception:  # noqa: BLE001 - reported, not raised
-                failures += 1
-                print(f"not ok - command table: {name}")
-                for line in traceback.format_exc().splitlines()[-10:]:
-                    print(f"    {line}")
-            else:
-                print(f"ok - command table: {name}")
-            sys.stdout.flush()
+            report.run(f"command table: {name}", fn, *args, timed=False, traceback_lines=10)
 
         return run
 
     return wrap
-
-
-def eq(got, want, what=""):
-    assert got == want, f"{what}: got {got!r}, want {want!r}"
 
 
 def connect(addr, **kw):
@@ -185,7 +171,7 @@ def main():
     a = ap.parse_args()
     for run in (list_covers, count, docs_match, commands_parser, redis_cli_docs):
         run(a.clone, a.redis)
-    sys.exit(1 if failures else 0)
+    sys.exit(report.status())
 
 
 if __name__ == "__main__":

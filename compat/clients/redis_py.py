@@ -11,37 +11,22 @@ import concurrent.futures
 import sys
 import threading
 import time
-import traceback
 
 import redis
+from report import Report, eq
 
 ALL_BYTES = bytes(range(256))
-failures = 0
+report = Report()
 
 
 def scenario(fn):
     """Runs fn(make) and prints its result line."""
 
     def run(label, make):
-        global failures
-        started = time.monotonic()
-        try:
-            fn(make)
-        except Exception:  # noqa: BLE001 - any failure is reported, not raised
-            failures += 1
-            print(f"not ok - redis-py [{label}] {fn.__name__}")
-            for line in traceback.format_exc().splitlines()[-12:]:
-                print(f"    {line}")
-        else:
-            print(f"ok - redis-py [{label}] {fn.__name__} ({time.monotonic() - started:.2f}s)")
-        sys.stdout.flush()
+        report.run(f"redis-py [{label}] {fn.__name__}", fn, make)
 
     run.__name__ = fn.__name__
     return run
-
-
-def eq(got, want):
-    assert got == want, f"got {got!r}, want {want!r}"
 
 
 def raises(fn, text):
@@ -317,7 +302,7 @@ def main():
         unix_socket(a.label, make)
     if a.tls:
         tls(a.label, make)
-    return 1 if failures else 0
+    return report.status()
 
 
 if __name__ == "__main__":

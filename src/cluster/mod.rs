@@ -26,15 +26,18 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod relay;
 mod reply;
 mod route;
+mod setslot;
 mod slot;
 mod topology;
 
 pub use slot::{key_slot, SLOTS};
 pub use topology::{Node, Role, Topology, TopologyBuilder, TopologyError};
 
-pub(crate) use route::before_handler;
+pub use relay::{QUEUE_BYTES, QUEUE_MESSAGES, RETRY_AFTER};
+pub(crate) use route::{after_publish, before_handler};
 
 use crate::commands::{AclCategories, CommandSpec, Flags};
 use std::fmt;
@@ -161,6 +164,8 @@ struct Inner {
     topology: RwLock<Arc<Topology>>,
     version: AtomicU64,
     store: Option<Box<dyn ClusterStore>>,
+    /// Links to the other nodes, for `PUBLISH` and `SPUBLISH`.
+    relay: relay::Relay,
 }
 
 impl Cluster {
@@ -180,6 +185,7 @@ impl Cluster {
                 topology: RwLock::new(Arc::new(topology)),
                 version: AtomicU64::new(1),
                 store: None,
+                relay: relay::Relay::default(),
             }),
         }
     }
@@ -205,6 +211,7 @@ impl Cluster {
                 topology: RwLock::new(Arc::new(topology)),
                 version: AtomicU64::new(1),
                 store: Some(Box::new(store)),
+                relay: relay::Relay::default(),
             }),
         }
     }
@@ -242,10 +249,50 @@ impl Cluster {
             .topology
             .write()
             .unwrap_or_else(|e| e.into_inner());
+        let peers = peers(&topology, Peers::All);
         *t = Arc::new(topology);
         // Bumped under the lock, so a reader that sees the new version finds the new
         // topology.
         self.inner.version.fetch_add(1, Ordering::Release);
+        drop(t);
+        self.inner.relay.retain(&peers);
+    }
+
+    /// Edits the topology atomically: `edit` gets a copy of the current one, which
+    /// replaces it if `edit` returns `Ok`. Concurrent edits are serialised, so none is
+    /// lost.
+    pub(crate) fn update<E>(
+        &self,
+        edit: impl FnOnce(&mut Topology) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut t = self
+            .inner
+            .topology
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut next = Topology::clone(&t);
+        edit(&mut next)?;
+        *t = Arc::new(next);
+        self.inner.version.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+
+    /// How many `PUBLISH` / `SPUBLISH` messages forwarded to other nodes were lost so
+    /// far (a peer down, unreachable or too slow; see the [module](self) docs for the
+    /// rules).
+    ///
+    /// ```
+    /// use redcon::cluster::{Cluster, Topology};
+    /// let c = Cluster::new(Topology::split(&["127.0.0.1:7000"], 0, "127.0.0.1:7000")?);
+    /// assert_eq!(c.relay_dropped(), 0);
+    /// # Ok::<(), redcon::cluster::TopologyError>(())
+    /// ```
+    pub fn relay_dropped(&self) -> u64 {
+        self.inner.relay.dropped()
+    }
+
+    pub(crate) fn relay(&self, to: Peers, topology: &Topology, command: &[u8]) {
+        self.inner.relay.send(&peers(topology, to), command);
     }
 
     /// The topology for a connection that last saw `cached`: refreshed only when it
@@ -277,13 +324,40 @@ impl fmt::Debug for Cluster {
     }
 }
 
-/// One connection's cluster state: the topology it last saw, and its `ASKING` and
-/// `READONLY` flags.
+/// Which other nodes a published message goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Peers {
+    /// Every other node (`PUBLISH`).
+    All,
+    /// This master's replicas (`SPUBLISH`: the shard).
+    Replicas,
+}
+
+/// The addresses of `to` in `topology`, as seen by its `myself`.
+fn peers(topology: &Topology, to: Peers) -> Vec<String> {
+    let me = topology.myself_index();
+    match to {
+        Peers::All => topology
+            .nodes()
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != me)
+            .map(|(_, n)| n.addr())
+            .collect(),
+        Peers::Replicas => topology.replicas_of(me).map(Node::addr).collect(),
+    }
+}
+
+/// One connection's cluster state: the topology it last saw, its `ASKING` and
+/// `READONLY` flags, and whether it is another node's publish link.
 pub(crate) struct ClusterConn {
     pub(crate) cluster: Cluster,
     pub(crate) cached: (u64, Arc<Topology>),
     pub(crate) asking: bool,
     pub(crate) readonly: bool,
+    /// Set by `CLUSTER PUBLISH-LINK`: messages published here came from another node
+    /// and are delivered locally only.
+    pub(crate) publish_link: bool,
 }
 
 impl ClusterConn {
@@ -294,6 +368,7 @@ impl ClusterConn {
             cached,
             asking: false,
             readonly: false,
+            publish_link: false,
         }
     }
 }
@@ -362,6 +437,13 @@ pub fn command_specs() -> Vec<CommandSpec> {
         )
         .tip("nondeterministic_output"),
         sub("cluster|myid", 2, "Return the node id", "O(1)"),
+        sub(
+            "cluster|setslot",
+            -4,
+            "Bind a hash slot to a specific node",
+            "O(1)",
+        )
+        .flags(Flags::NO_ASYNC_LOADING | Flags::ADMIN | Flags::STALE),
         sub(
             "cluster|keyslot",
             3,

@@ -1,6 +1,7 @@
 //! The cluster commands the server answers itself, in Redis 7.0.15's reply shapes
 //! (RESP2 and RESP3): `CLUSTER SLOTS | SHARDS | NODES | INFO | MYID | KEYSLOT |
-//! COUNTKEYSINSLOT | GETKEYSINSLOT | HELP`, `ASKING`, `READONLY` and `READWRITE`.
+//! COUNTKEYSINSLOT | GETKEYSINSLOT | SETSLOT | HELP`, `ASKING`, `READONLY` and
+//! `READWRITE`.
 
 use super::slot::{key_slot, SLOTS};
 use super::topology::{Role, Topology};
@@ -38,6 +39,8 @@ const HELP: &[&str] = &[
     "NODES",
     "    Return cluster configuration seen by node. Output format:",
     "    <id> <ip:port> <flags> <master> <pings> <pongs> <epoch> <link> <slot> ...",
+    "SETSLOT <slot> (IMPORTING <node-id>|MIGRATING <node-id>|STABLE|NODE <node-id>)",
+    "    Set slot state.",
     "SLOTS",
     "    Return information about slots range mappings. Each range is made of:",
     "    start, end, master and replicas IP addresses, ports and ids",
@@ -49,6 +52,12 @@ const HELP: &[&str] = &[
 
 /// Answers a cluster command.
 pub(crate) fn serve(cc: &mut ClusterConn, w: &mut Writer, cmd: &Command<'_>) {
+    // Not a Redis command, so not in the table: another redcon node's publish link
+    // announcing itself (see the relay module).
+    if cmd.len() == 2 && cmd.is("cluster") && cmd[1].eq_ignore_ascii_case(b"publish-link") {
+        cc.publish_link = true;
+        return w.write_string("OK");
+    }
     let spec = match table().resolve(cmd) {
         Ok(spec) => spec,
         Err(msg) => return w.write_error(msg),
@@ -72,6 +81,10 @@ pub(crate) fn serve(cc: &mut ClusterConn, w: &mut Writer, cmd: &Command<'_>) {
         "cluster|nodes" => w.write_verbatim("txt", nodes(&topology)),
         "cluster|info" => w.write_verbatim("txt", info(&topology)),
         "cluster|myid" => w.write_bulk(&topology.myself().id),
+        "cluster|setslot" => match super::setslot::setslot(&cc.cluster, cmd) {
+            Ok(()) => w.write_string("OK"),
+            Err(msg) => w.write_error(msg),
+        },
         "cluster|keyslot" => w.write_int(i64::from(key_slot(&cmd[2]))),
         "cluster|countkeysinslot" => match parse_int(&cmd[2]) {
             None => w.write_error(NOT_AN_INTEGER),

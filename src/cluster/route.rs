@@ -6,10 +6,10 @@
 use super::reply;
 use super::slot::key_slot;
 use super::topology::{Role, Topology};
-use super::{ClusterConn, ClusterStore};
+use super::{ClusterConn, ClusterStore, Peers};
 use crate::commands::{CommandSpec, Flags};
 use crate::conn::ConnState;
-use crate::resp::Command;
+use crate::resp::{Command, OwnedCommand};
 
 const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
 const TRYAGAIN: &str = "TRYAGAIN Multiple keys request during rehashing of slot";
@@ -52,6 +52,28 @@ pub(crate) fn before_handler(state: &mut ConnState, cmd: &Command<'_>) -> bool {
             true
         }
     }
+}
+
+/// After the handler served `PUBLISH` or `SPUBLISH` (its reply starts at `mark` in the
+/// reply buffer): forwards the message to the other nodes as Redis's cluster bus
+/// would — `PUBLISH` to every node, `SPUBLISH` from a master to its replicas — unless
+/// the handler refused it or it came over another node's link.
+pub(crate) fn after_publish(state: &ConnState, cmd: &Command<'_>, mark: usize) {
+    let Some(cc) = state.cluster.as_ref() else {
+        return;
+    };
+    // A reply already flushed (a pipeline past the flush threshold) was not an error:
+    // errors are written last.
+    if cc.publish_link || state.out.as_bytes().get(mark) == Some(&b'-') {
+        return;
+    }
+    let to = if cmd.is("spublish") {
+        Peers::Replicas
+    } else {
+        Peers::All
+    };
+    let command = OwnedCommand::new(cmd.args()).to_resp();
+    cc.cluster.relay(to, &cc.cluster.topology(), &command);
 }
 
 /// Redis's `getNodeByQuery` for one command: `Ok` to serve it here, `Err` with the

@@ -563,6 +563,33 @@ impl Topology {
     pub(crate) fn importing_slots(&self) -> impl Iterator<Item = (u16, &Node)> {
         self.importing.iter().map(|(&s, &i)| (s, &self.nodes[i]))
     }
+
+    // Edits, for the `CLUSTER` commands that change this node's view; made on a copy
+    // that then replaces the topology whole (`Cluster::update`).
+
+    /// Gives `slot` to the master at `node`, or to nobody.
+    pub(crate) fn set_owner(&mut self, slot: u16, node: Option<usize>) {
+        self.owners[usize::from(slot)] = node.map_or(0, |i| i as u16 + 1);
+        self.full = self.owners.iter().all(|&o| o != 0);
+    }
+
+    pub(crate) fn set_migrating(&mut self, slot: u16, to: Option<usize>) {
+        match to {
+            Some(i) => self.migrating.insert(slot, i),
+            None => self.migrating.remove(&slot),
+        };
+    }
+
+    pub(crate) fn set_importing(&mut self, slot: u16, from: Option<usize>) {
+        match from {
+            Some(i) => self.importing.insert(slot, i),
+            None => self.importing.remove(&slot),
+        };
+    }
+
+    pub(crate) fn bump_epoch(&mut self) {
+        self.epoch += 1;
+    }
 }
 
 impl fmt::Debug for Topology {

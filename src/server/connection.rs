@@ -359,6 +359,7 @@ fn dispatch<H: Handler + ?Sized>(
         return Dispatch::Served;
     }
     let is_hello = cmd.is("hello");
+    let relayed = state.cluster.is_some() && (cmd.is("publish") || cmd.is("spublish"));
     let mark = state.out.len();
     let served = catch_unwind(AssertUnwindSafe(|| {
         let mut conn = Conn::new(state, rest);
@@ -369,7 +370,12 @@ fn dispatch<H: Handler + ?Sized>(
         }
     }));
     match served {
-        Ok(()) => Dispatch::Served,
+        Ok(()) => {
+            if relayed {
+                crate::cluster::after_publish(state, &cmd, mark);
+            }
+            Dispatch::Served
+        }
         Err(p) => {
             state.out.buffer_mut().truncate(mark);
             Dispatch::Panicked(panic_message(&*p))

@@ -1,0 +1,187 @@
+//! `CLUSTER SETSLOT <slot> MIGRATING|IMPORTING|STABLE|NODE`: how an operator, a control
+//! plane or `redis-cli --cluster` changes one slot in this node's view, with Redis
+//! 7.0.15's checks, errors and their order. Without a cluster bus a change reaches only
+//! the node that receives it, as in Redis before gossip spreads it: the sender pushes it
+//! to every node that must know (as `redis-cli --cluster` does with `SETSLOT NODE`).
+
+use super::topology::Role;
+use super::Cluster;
+use crate::resp::{parse_int, Command};
+
+/// Serves `CLUSTER SETSLOT` (arity already checked: at least 4 arguments).
+/// `Ok` is `+OK`; `Err` holds the error reply.
+pub(crate) fn setslot(cluster: &Cluster, cmd: &Command<'_>) -> Result<(), String> {
+    let current = cluster.topology();
+    if current.myself().role != Role::Master {
+        return Err("ERR Please use SETSLOT only with masters.".into());
+    }
+    let slot = match parse_int(&cmd[2]) {
+        Some(s) if (0..super::SLOTS as i64).contains(&s) => s as u16,
+        _ => return Err("ERR Invalid or out of range slot".into()),
+    };
+    let action = &cmd[3];
+    let is = |word: &str| action.eq_ignore_ascii_case(word.as_bytes());
+    // Keys are counted outside the topology lock: the store may take locks of its own.
+    let keys_here = || cluster.store().map_or(0, |s| s.count_keys_in_slot(slot));
+    let keys = if is("node") && cmd.len() == 5 {
+        keys_here()
+    } else {
+        0
+    };
+    cluster.update(|t| {
+        let me = t.myself_index();
+        let node = |id: &[u8], unknown: &str| -> Result<usize, String> {
+            let i = std::str::from_utf8(id)
+                .ok()
+                .and_then(|id| t.index_of(id))
+                .ok_or_else(|| format!("ERR {unknown} {}", String::from_utf8_lossy(id)))?;
+            match t.nodes()[i].role {
+                Role::Master => Ok(i),
+                Role::Replica { .. } => Err("ERR Target node is not a master".into()),
+            }
+        };
+        if is("migrating") && cmd.len() == 5 {
+            if !t.is_mine(slot) {
+                return Err(format!("ERR I'm not the owner of hash slot {slot}"));
+            }
+            let to = node(&cmd[4], "I don't know about node")?;
+            t.set_migrating(slot, Some(to));
+        } else if is("importing") && cmd.len() == 5 {
+            if t.is_mine(slot) {
+                return Err(format!("ERR I'm already the owner of hash slot {slot}"));
+            }
+            let from = node(&cmd[4], "I don't know about node")?;
+            t.set_importing(slot, Some(from));
+        } else if is("stable") && cmd.len() == 4 {
+            t.set_migrating(slot, None);
+            t.set_importing(slot, None);
+        } else if is("node") && cmd.len() == 5 {
+            let to = node(&cmd[4], "Unknown node")?;
+            if t.is_mine(slot) && to != me && keys != 0 {
+                return Err(format!(
+                    "ERR Can't assign hashslot {slot} to a different node while I still hold keys for this hash slot."
+                ));
+            }
+            if keys == 0 {
+                t.set_migrating(slot, None);
+            }
+            t.set_owner(slot, Some(to));
+            // Closing an import: Redis bumps this node's epoch without consensus, so
+            // its claim wins over the old owner's.
+            if to == me && t.importing_from(slot).is_some() {
+                t.bump_epoch();
+                t.set_importing(slot, None);
+            }
+        } else {
+            return Err(
+                "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP"
+                    .into(),
+            );
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::Topology;
+    use crate::resp::{Parsed, Parser};
+
+    fn run(cluster: &Cluster, line: &str) -> Result<(), String> {
+        let mut p = Parser::new();
+        let input = format!("{line}\r\n");
+        let Ok(Parsed::Command { command, .. }) = p.parse(input.as_bytes()) else {
+            panic!("not a command: {line}");
+        };
+        setslot(cluster, &command)
+    }
+
+    fn owner_port(t: &Topology, slot: u16) -> Option<u16> {
+        t.owner(slot).map(|n| n.port)
+    }
+
+    fn three(me: &str) -> Cluster {
+        let addrs = ["127.0.0.1:7000", "127.0.0.1:7001", "127.0.0.1:7002"];
+        Cluster::new(Topology::split(&addrs, 0, me).unwrap())
+    }
+
+    #[test]
+    fn node_moves_a_slot_and_migrating_importing_stable_mark_it() {
+        let a = three("127.0.0.1:7000");
+        let ids: Vec<String> = a.topology().nodes().iter().map(|n| n.id.clone()).collect();
+        assert_eq!(
+            run(&a, &format!("CLUSTER SETSLOT 0 MIGRATING {}", ids[2])),
+            Ok(())
+        );
+        assert_eq!(a.topology().migrating_to(0).map(|n| n.port), Some(7002));
+        assert_eq!(run(&a, "CLUSTER SETSLOT 0 STABLE"), Ok(()));
+        assert!(a.topology().migrating_to(0).is_none());
+        assert_eq!(
+            run(&a, &format!("cluster setslot 0 node {}", ids[2])),
+            Ok(())
+        );
+        assert_eq!(owner_port(&a.topology(), 0), Some(7002));
+        assert_eq!(
+            run(&a, &format!("CLUSTER SETSLOT 0 IMPORTING {}", ids[2])),
+            Ok(())
+        );
+        let epoch = a.topology().epoch();
+        assert_eq!(
+            run(&a, &format!("CLUSTER SETSLOT 0 NODE {}", ids[0])),
+            Ok(())
+        );
+        assert!(a.topology().importing_from(0).is_none());
+        assert_eq!(a.topology().epoch(), epoch + 1);
+    }
+
+    #[test]
+    fn errors_are_redis_texts() {
+        let a = three("127.0.0.1:7000");
+        let other = a.topology().nodes()[1].id.clone();
+        let cases = [
+            (
+                "CLUSTER SETSLOT x NODE a".to_string(),
+                "ERR Invalid or out of range slot",
+            ),
+            (
+                "CLUSTER SETSLOT 16384 STABLE".into(),
+                "ERR Invalid or out of range slot",
+            ),
+            (
+                format!("CLUSTER SETSLOT 6000 MIGRATING {other}"),
+                "ERR I'm not the owner of hash slot 6000",
+            ),
+            (
+                format!("CLUSTER SETSLOT 0 IMPORTING {other}"),
+                "ERR I'm already the owner of hash slot 0",
+            ),
+            (
+                "CLUSTER SETSLOT 0 MIGRATING nobody".into(),
+                "ERR I don't know about node nobody",
+            ),
+            (
+                "CLUSTER SETSLOT 0 NODE nobody".into(),
+                "ERR Unknown node nobody",
+            ),
+            (
+                "CLUSTER SETSLOT 0 STABLE x".into(),
+                "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP",
+            ),
+            (
+                "CLUSTER SETSLOT 0 BOGUS".into(),
+                "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP",
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(run(&a, &line), Err(want.to_string()), "{line}");
+        }
+        let replica = Cluster::new(
+            Topology::split(&["127.0.0.1:7000", "127.0.0.1:7001"], 1, "127.0.0.1:7001").unwrap(),
+        );
+        assert_eq!(
+            run(&replica, "CLUSTER SETSLOT 0 STABLE"),
+            Err("ERR Please use SETSLOT only with masters.".into())
+        );
+    }
+}
