@@ -207,6 +207,9 @@ if [ "${COMPAT_ONLY:-}" != cluster ]; then
     run_check "command table: clone vs redis-server (redis-py, redis-cli)" \
         "$PY" "$HERE/clients/command_table.py" --clone "$CLONE_TCP" --redis "127.0.0.1:$REDIS_PORT"
 
+    run_check "stopping the clone: SIGTERM, SIGINT, SHUTDOWN" \
+        "$HERE/clients/stop_check.sh" "$CLONE" "$WORK"
+
     run_check "INCRBYFLOAT digits: clone vs redis-server" \
         python3 "$HERE/clients/incrbyfloat_check.py" --clone "$CLONE_TCP" --redis "127.0.0.1:$REDIS_PORT"
 

@@ -16,7 +16,8 @@
 //! TLS flags serve TLS on `--addr`; `--cluster` makes it one node of a Redis Cluster
 //! whose masters are the listed addresses (this node is `--addr`); `--max-idle-threads`
 //! sets how many connection threads wait for a new client (0: no thread reuse, for
-//! comparisons). Logging goes through `RUST_LOG`.
+//! comparisons). Logging goes through `RUST_LOG`. SIGINT, SIGTERM and `SHUTDOWN` stop it
+//! gracefully (exit status 0).
 
 mod active_expire;
 mod blocking;
@@ -29,6 +30,7 @@ mod long_double;
 mod scan;
 mod server_cmds;
 mod specs;
+mod stop;
 mod store;
 mod strings;
 
@@ -174,6 +176,8 @@ fn main() {
     };
     active_expire::start(store.clone());
     let mut mux = build_mux(store);
+    let (stop, stops) = stop::channel_pair();
+    stop::register(&mut mux, stop.clone());
     // The clone's own command, not Redis's: described so COMMAND lists it.
     mux.describe(
         CommandSpec::new("detach", 1)
@@ -223,5 +227,6 @@ fn main() {
         format!("{scheme}://{}", handle.local_addr())
     };
     println!("listening on {shown}");
-    handle.wait();
+    // Until SIGINT, SIGTERM or SHUTDOWN; then a graceful stop and exit status 0.
+    stop::serve_until_stopped(handle, stop, stops);
 }
