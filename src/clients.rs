@@ -12,6 +12,7 @@
 //! never per command.
 
 use crate::io::Socket;
+use crate::stats::Counters;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::Shutdown;
@@ -83,9 +84,30 @@ impl ClientCtl {
 #[derive(Clone, Default)]
 pub struct Clients {
     map: Arc<Mutex<HashMap<u64, Arc<ClientCtl>>>>,
+    /// The server's statistics, reachable wherever its connections are.
+    counters: Arc<Counters>,
 }
 
 impl Clients {
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// A snapshot of the server's statistics (the same as
+    /// [`ServerHandle::stats`](crate::ServerHandle::stats)).
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// assert_eq!(server.clients_handle().stats().connected_clients, 0);
+    /// server.shutdown();
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
+    pub fn stats(&self) -> crate::Stats {
+        self.counters.snapshot()
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<ClientCtl>>> {
         // Nothing panics while holding this lock; never let poisoning spread anyway.
         self.map.lock().unwrap_or_else(|e| e.into_inner())

@@ -75,6 +75,8 @@ pub(crate) struct ConnState {
     pub(crate) clients: Option<crate::clients::Clients>,
     /// Made by the first [`Conn::waker`].
     pub(crate) wait_point: Option<crate::wait::WaitPoint>,
+    /// Commands and bytes counted since they were last added to the server's.
+    pub(crate) local: crate::stats::Local,
 }
 
 /// See [`ConnState::before_error`].
@@ -105,6 +107,7 @@ impl ConnState {
             ctl: None,
             clients: None,
             wait_point: None,
+            local: crate::stats::Local::default(),
         }
     }
 
@@ -132,6 +135,8 @@ impl ConnState {
             .write_lock
             .as_ref()
             .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
+        self.local.net_out +=
+            (self.out.len() + extra.iter().map(|e| e.len()).sum::<usize>()) as u64;
         let res = match extra {
             [] if self.out.is_empty() => Ok(()),
             [] => self.sink.write_all(&[self.out.as_bytes()]),
@@ -437,6 +442,7 @@ macro_rules! shared_conn_methods {
                 self.state.wait_point.as_ref(),
                 self.state.sink.socket().map(|s| &**s),
                 self.state.ctl.as_deref(),
+                self.state.clients.as_ref().map(|c| c.counters()),
                 timeout,
             )
         }
@@ -452,6 +458,23 @@ macro_rules! shared_conn_methods {
         #[doc = $tail]
         pub fn clients(&self) -> $crate::Clients {
             self.state.clients.clone().unwrap_or_default()
+        }
+
+        /// A snapshot of the server's statistics (see [`Stats`](crate::Stats)), for an
+        /// `INFO` command (with [`Info`](crate::info::Info)).
+        ///
+        #[doc = $head]
+        /// let stats = conn.stats();
+        /// assert_eq!(stats.connected_clients, 1); // this one
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
+        pub fn stats(&self) -> $crate::Stats {
+            self.state
+                .clients
+                .as_ref()
+                .map($crate::Clients::stats)
+                .unwrap_or_default()
         }
 
         $crate::conn::forward_value_writes!($head, $tail);

@@ -154,6 +154,7 @@ mod error;
 pub mod glob;
 mod handler;
 pub mod hello;
+pub mod info;
 mod io;
 pub mod mux;
 mod names;
@@ -161,6 +162,7 @@ pub mod pubsub;
 pub mod reply;
 pub mod resp;
 mod server;
+mod stats;
 mod wait;
 
 pub use clients::Clients;
@@ -183,6 +185,7 @@ pub use server::listen_and_serve_tls;
 pub use server::{
     listen_and_serve, listen_and_serve_unix, AcceptErrorFn, Server, ServerHandle, Stream,
 };
+pub use stats::Stats;
 pub use wait::{Cancel, Wait, Waker};
 
 /// The README's examples, compiled and checked as doctests so they stay true.

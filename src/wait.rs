@@ -14,9 +14,11 @@
 
 use crate::clients::{ClientCtl, Ending};
 use crate::io::Socket;
+use crate::stats::Counters;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -168,6 +170,24 @@ const GONE: libc::c_short = 0;
 /// Waits for a wake on `point` (if there is one), for the socket to report the
 /// connection ending, or for `timeout` (`None`: no limit).
 pub(crate) fn wait(
+    point: Option<&WaitPoint>,
+    socket: Option<&Socket>,
+    ctl: Option<&ClientCtl>,
+    counters: Option<&Counters>,
+    timeout: Option<Duration>,
+) -> Wait {
+    // Counted as blocked (INFO's blocked_clients) while it waits.
+    if let Some(c) = counters {
+        c.blocked.fetch_add(1, Ordering::Relaxed);
+    }
+    let how = wait_on(point, socket, ctl, timeout);
+    if let Some(c) = counters {
+        c.blocked.fetch_sub(1, Ordering::Relaxed);
+    }
+    how
+}
+
+fn wait_on(
     point: Option<&WaitPoint>,
     socket: Option<&Socket>,
     ctl: Option<&ClientCtl>,

@@ -190,3 +190,50 @@ fn conn_flush_sends_replies_before_the_command_returns() {
     c.expect(b"+second\r\n+PONG\r\n");
     server.shutdown();
 }
+
+#[test]
+fn stats_count_the_commands_bytes_and_connections_that_were_sent() {
+    let server = start(Basic::default());
+    // Three clients, each a pipeline of 100 PINGs in one write and 50 more after.
+    let burst: Vec<u8> = b"PING\r\n".repeat(100);
+    let more = request(&["ECHO", "hello"]).repeat(50);
+    for _ in 0..3 {
+        let mut c = connect(&server);
+        c.send(&burst);
+        c.expect(&b"+PONG\r\n".repeat(100));
+        c.send(&more);
+        c.expect(&bulk(b"hello").repeat(50));
+    }
+    let sent_in = 3 * (burst.len() + more.len()) as u64;
+    let sent_out = 3 * (100 * 7 + 50 * bulk(b"hello").len()) as u64;
+    // Each connection adds its counts before it reads again, so they arrive with the
+    // clients' last reads.
+    common::wait_until("every command counted", || {
+        let s = server.stats();
+        s.commands_processed == 450 && s.net_input_bytes == sent_in
+    });
+    let s = server.stats();
+    assert_eq!(s.net_output_bytes, sent_out);
+    assert_eq!(s.connections_received, 3);
+    assert_eq!(s.rejected_connections, 0);
+    assert_eq!(s.blocked_clients, 0);
+    common::wait_until("the clients are gone", || {
+        server.stats().connected_clients == 0
+    });
+    // INFO renders the same figures under Redis's names.
+    let info = redcon::info::Info::new(&server.stats()).render(&[b"stats"]);
+    assert!(info.starts_with("# Stats\r\n"), "{info}");
+    assert!(
+        info.contains("\r\ntotal_commands_processed:450\r\n"),
+        "{info}"
+    );
+    assert!(
+        info.contains(&format!("\r\ntotal_net_input_bytes:{sent_in}\r\n")),
+        "{info}"
+    );
+    assert!(
+        info.contains("\r\ntotal_connections_received:3\r\n"),
+        "{info}"
+    );
+    server.shutdown();
+}

@@ -4,6 +4,7 @@
 use crate::commands::write_opt;
 use crate::specs::spec;
 use crate::store::{Store, DATABASES};
+use redcon::info::Info;
 use redcon::mux::Mux;
 use redcon::{reply, Command, Conn};
 use std::sync::Arc;
@@ -105,46 +106,28 @@ const CONFIG_HELP: &[&str] = &[
     "    Prints this help.",
 ];
 
-/// INFO: the fields clients read, and the Keyspace section as Redis writes it. Its key
-/// counts include expired keys not yet removed, as Redis's do, which is how active
-/// expiry can be observed from outside.
+/// INFO: the library's sections (server, clients, memory, stats, CPU: what
+/// `redis-cli --stat`, `redis-cli info` and exporters read), with what only the clone
+/// knows added: its persistence (none), its mode, and the Keyspace section as Redis
+/// writes it. Key counts include expired keys not yet removed, as Redis's do, which is
+/// how active expiry can be observed from outside.
 fn info(store: &Store, conn: &mut Conn, cmd: Command) {
-    let wants = |section: &str| {
-        cmd.len() == 1
-            || cmd.args().skip(1).any(|a| {
-                a.eq_ignore_ascii_case(section.as_bytes())
-                    || [&b"all"[..], b"everything", b"default"]
-                        .iter()
-                        .any(|all| a.eq_ignore_ascii_case(all))
-            })
-    };
-    let mut sections = Vec::new();
+    let mut info = Info::new(&conn.stats());
     let cluster = conn.cluster().is_some();
-    if wants("server") {
-        let mode = if cluster { "cluster" } else { "standalone" };
-        sections.push(format!(
-            "# Server\r\nredis_version:{}\r\nredis_mode:{mode}\r\n",
-            redcon::hello::REDIS_VERSION
-        ));
+    if cluster {
+        info.field("server", "redis_mode", "cluster");
+        // Cluster clients (ioredis) and tools read this section.
+        info.field("cluster", "cluster_enabled", 1);
     }
-    if wants("persistence") {
-        sections.push("# Persistence\r\nloading:0\r\n".to_string());
-    }
-    if wants("keyspace") {
-        let mut s = "# Keyspace\r\n".to_string();
-        for d in 0..DATABASES {
-            let (keys, expires) = store.stored(d);
-            if keys > 0 {
-                s += &format!("db{d}:keys={keys},expires={expires},avg_ttl=0\r\n");
-            }
+    info.field("persistence", "loading", 0);
+    for d in 0..DATABASES {
+        let (keys, expires) = store.stored(d);
+        if keys > 0 {
+            info.keyspace(d, keys as u64, expires as u64, 0);
         }
-        sections.push(s);
     }
-    // Cluster clients (ioredis) and tools read this section.
-    if cluster && wants("cluster") {
-        sections.push("# Cluster\r\ncluster_enabled:1\r\n".to_string());
-    }
-    conn.write_verbatim("txt", sections.join("\r\n"));
+    let wanted: Vec<&[u8]> = cmd.args().skip(1).collect();
+    conn.write_verbatim("txt", info.render(&wanted));
 }
 
 pub(crate) fn register(mux: &mut Mux, store: &Arc<Store>) {

@@ -15,6 +15,7 @@ use std::any::Any;
 use std::io;
 use std::net::Shutdown;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// How serving a connection ended.
@@ -82,6 +83,10 @@ fn start<H: Handler>(
     log::debug!("accepted client {} from {}", state.id, state.peer);
 
     if slot.over_limit {
+        let counters = shared.live.counters();
+        counters
+            .rejected_connections
+            .fetch_add(1, Ordering::Relaxed);
         state.out.write_error("ERR max number of clients reached");
         let _ = state.flush_with(&[]);
         state.sink.close_after_replies();
@@ -249,6 +254,7 @@ fn serve<H: Handler + ?Sized>(
                     return Outcome::Close(CloseReason::Protocol(e));
                 }
             };
+            state.local.commands += 1;
             match dispatch(handler, state, cmd, rest) {
                 Dispatch::Served => {}
                 Dispatch::CrossProtocol => {
@@ -294,12 +300,14 @@ fn serve<H: Handler + ?Sized>(
         if shared.is_shutting_down() {
             return Outcome::Close(CloseReason::ServerShutdown);
         }
+        // The batch's counts, added to the server's once per read.
+        shared.live.counters().publish(&mut state.local);
         match reader.fill_buf() {
             Ok(0) if shared.is_shutting_down() => {
                 return Outcome::Close(CloseReason::ServerShutdown)
             }
             Ok(0) => return Outcome::Close(CloseReason::ClientClosed),
-            Ok(_) => {}
+            Ok(n) => state.local.net_in += n as u64,
             Err(ReadError::Io(e))
                 if matches!(
                     e.kind(),
@@ -329,6 +337,9 @@ fn serve<H: Handler + ?Sized>(
 /// commands before it go first, as in Redis, including any a pub/sub writer thread
 /// still has queued.
 fn write_protocol_error(state: &mut ConnState, e: &ProtocolError) {
+    if let Some(c) = &state.clients {
+        c.counters().protocol_errors.fetch_add(1, Ordering::Relaxed);
+    }
     if let Some(drain) = state.before_error.take() {
         drain();
     }

@@ -25,6 +25,7 @@ use std::io;
 use std::net::TcpListener;
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -606,6 +607,9 @@ impl<H: Handler> Server<H> {
         let listener = self.bind()?;
         let local_addr = listener.local_addr()?;
         let shared = Shared::new(self.config.clone());
+        if let ListenAddr::Tcp(a) = &local_addr {
+            let _ = shared.live.counters().tcp_port.set(a.port());
+        }
         let ready = Arc::new(Ready::default());
         let handler = self.handler.clone();
         let user_ready = self.ready.take();
@@ -721,6 +725,13 @@ fn accept_loop<H: Handler>(listener: &Listener, shared: &Arc<Shared>, handler: &
             return;
         }
         if shared.clients() >= shared.config.max_clients.saturating_add(REFUSALS_IN_FLIGHT) {
+            let counters = shared.live.counters();
+            counters
+                .connections_received
+                .fetch_add(1, Ordering::Relaxed);
+            counters
+                .rejected_connections
+                .fetch_add(1, Ordering::Relaxed);
             refuse(&socket, &shared.config);
             continue;
         }
@@ -906,6 +917,23 @@ impl ServerHandle {
     /// ```
     pub fn clients_handle(&self) -> Clients {
         self.shared.live.clone()
+    }
+
+    /// A snapshot of the server's statistics (see [`Stats`](crate::Stats)); render
+    /// them as Redis's `INFO` with [`Info`](crate::info::Info).
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// let stats = server.stats();
+    /// assert_eq!(stats.commands_processed, 0);
+    /// assert_eq!(stats.max_clients, 10_000);
+    /// server.shutdown();
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
+    pub fn stats(&self) -> crate::Stats {
+        self.shared.live.stats()
     }
 
     /// The number of connection threads waiting for a new client (see

@@ -11,7 +11,7 @@ use super::Config;
 use crate::clients::{ClientCtl, Clients};
 use crate::io::Socket;
 use std::net::Shutdown;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -30,7 +30,6 @@ pub(crate) struct Shared {
     /// The live connections, each with its socket (shutdown and kill shut them).
     pub(crate) live: Clients,
     threads_done: Condvar,
-    clients: AtomicUsize,
     next_id: AtomicU64,
     shutting_down: AtomicBool,
     /// When shutdown stops waiting for connections: set when it begins.
@@ -44,13 +43,16 @@ fn lock(m: &Mutex<Registry>) -> MutexGuard<'_, Registry> {
 
 impl Shared {
     pub(crate) fn new(config: Config) -> Arc<Shared> {
+        let live = Clients::default();
+        live.counters()
+            .max_clients
+            .store(config.max_clients, Ordering::Relaxed);
         Arc::new(Shared {
             pool: Pool::new(config.max_idle_threads, config.thread_keep_alive),
             config,
             registry: Mutex::new(Registry::default()),
-            live: Clients::default(),
+            live,
             threads_done: Condvar::new(),
-            clients: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
             deadline: OnceLock::new(),
@@ -63,7 +65,7 @@ impl Shared {
 
     /// The number of connected clients, detached ones included.
     pub(crate) fn clients(&self) -> usize {
-        self.clients.load(Ordering::Relaxed)
+        self.live.counters().connected.load(Ordering::Relaxed)
     }
 
     /// Registers a new connection; `None` once shutdown has begun (the caller drops the
@@ -76,7 +78,11 @@ impl Shared {
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let ctl = self.live.insert(id, socket.clone());
-        let clients = self.clients.fetch_add(1, Ordering::Relaxed) + 1;
+        let counters = self.live.counters();
+        counters
+            .connections_received
+            .fetch_add(1, Ordering::Relaxed);
+        let clients = counters.connected.fetch_add(1, Ordering::Relaxed) + 1;
         Some(ClientSlot {
             shared: self.clone(),
             id,
@@ -189,6 +195,7 @@ impl ClientSlot {
 impl Drop for ClientSlot {
     fn drop(&mut self) {
         self.shared.live.remove(self.id);
-        self.shared.clients.fetch_sub(1, Ordering::Relaxed);
+        let counters = self.shared.live.counters();
+        counters.connected.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Operators' tools against a fresh clone: `redis-cli info`, `redis-cli --stat`, and
+Debian's prometheus-redis-exporter, whose metrics must account exactly for the load
+this script sends (commands, input bytes, connections), after subtracting what the
+exporter's own scrapes cost (measured from two scrapes with no load between them).
+Standard library only; prints `ok - ...` / `not ok - ...`.
+
+    ops_check.py --clone-bin PATH
+"""
+
+import argparse
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from report import Report, eq
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, what):
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not start on port {port}")
+
+
+def enc(*args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+def send_load(port, conns, per_conn):
+    """`conns` connections, each one pipelined write of `per_conn` SETs, read in full,
+    then closed; returns the bytes sent."""
+    sent = 0
+    for c in range(conns):
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        req = b"".join(enc("SET", f"k{c}:{i}", "v" * 10) for i in range(per_conn))
+        s.sendall(req)
+        sent += len(req)
+        want, got = b"+OK\r\n" * per_conn, b""
+        while len(got) < len(want):
+            chunk = s.recv(65536)
+            assert chunk, "closed early"
+            got += chunk
+        assert got == want
+        s.close()
+    return sent
+
+
+def scrape(port):
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    metrics = {}
+    for line in text.splitlines():
+        m = re.match(r"^(redis_[a-z_]+) ([-0-9.e+]+)$", line)
+        if m:
+            metrics[m.group(1)] = float(m.group(2))
+    return metrics
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--clone-bin", required=True)
+    args = ap.parse_args()
+    r = Report()
+    port, web = free_port(), free_port()
+    clone = subprocess.Popen([args.clone_bin, "--addr", f"127.0.0.1:{port}"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    exporter = None
+    try:
+        wait_for_port(port, "clone")
+
+        def cli_info():
+            out = subprocess.run(["redis-cli", "-p", str(port), "info"], capture_output=True,
+                                 text=True, timeout=10, check=True).stdout
+            for field in ["# Server", "redis_version:7.0.15", "# Clients", "connected_clients:1",
+                          "# Memory", "used_memory_human:", "# Stats",
+                          "total_commands_processed:", "# CPU", "used_cpu_user:", "# Keyspace"]:
+                assert field in out, f"{field!r} missing from:\n{out}"
+        r.run("redis-cli info: Redis's sections and fields", cli_info)
+
+        def cli_stat():
+            for i in range(7):
+                subprocess.run(["redis-cli", "-p", str(port), "set", f"stat{i}", "v"],
+                               capture_output=True, timeout=10, check=True)
+            p = subprocess.Popen(["stdbuf", "-oL", "redis-cli", "-p", str(port), "--stat",
+                                  "-i", "0.2"], stdout=subprocess.PIPE, text=True)
+            lines = []
+            try:
+                while len(lines) < 5:
+                    line = p.stdout.readline()
+                    assert line, "redis-cli --stat ended"
+                    if re.match(r"^\d", line):
+                        lines.append(line.split())
+            finally:
+                p.kill()
+                p.wait()
+            # keys, mem, clients, blocked, requests, (+delta), connections
+            assert all(row[0] == "7" for row in lines), lines
+            assert all(row[2] == "1" and row[3] == "0" for row in lines), lines
+            # Each sample counts the previous INFO: +1 request per sample.
+            assert [row[5] for row in lines[1:]] == ["(+1)"] * 4, lines
+            # The start-up probe, INFO's client, the 7 SETs' clients and itself.
+            assert all(row[6] == "10" for row in lines), lines
+        r.run("redis-cli --stat: keys, clients, blocked, requests, connections", cli_stat)
+
+        exporter = subprocess.Popen(
+            ["prometheus-redis-exporter", "-redis.addr", f"redis://127.0.0.1:{port}",
+             "-web.listen-address", f"127.0.0.1:{web}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(web, "prometheus-redis-exporter")
+
+        def exporter_counts_the_load():
+            s0 = scrape(web)
+            eq(s0["redis_up"], 1.0, "redis_up")
+            s1 = scrape(web)
+            s2 = scrape(web)
+            # What one scrape costs, once the exporter's connection is set up.
+            cost = {k: s2[k] - s1[k] for k in
+                    ["redis_commands_processed_total", "redis_net_input_bytes_total",
+                     "redis_connections_received_total"]}
+            sent = send_load(port, 4, 250)
+            s3 = scrape(web)
+            eq(s3["redis_commands_processed_total"] - s2["redis_commands_processed_total"],
+               1000 + cost["redis_commands_processed_total"], "commands processed")
+            eq(s3["redis_net_input_bytes_total"] - s2["redis_net_input_bytes_total"],
+               sent + cost["redis_net_input_bytes_total"], "input bytes")
+            eq(s3["redis_connections_received_total"] - s2["redis_connections_received_total"],
+               4 + cost["redis_connections_received_total"], "connections received")
+            assert (s3["redis_net_output_bytes_total"] - s2["redis_net_output_bytes_total"]
+                    >= 1000 * len(b"+OK\r\n")), "output bytes"
+            eq(s3["redis_blocked_clients"], 0.0, "blocked clients")
+            # The load's last connection is noticed closing a moment after its replies.
+            deadline = time.monotonic() + 10
+            while scrape(web)["redis_connected_clients"] != 1.0:
+                assert time.monotonic() < deadline, "connected clients never back to 1"
+                time.sleep(0.05)
+            assert s3["redis_memory_used_bytes"] > 0, "memory"
+        r.run("prometheus-redis-exporter: commands, bytes and connections match the load",
+              exporter_counts_the_load)
+
+        def exporter_sees_blocked_clients():
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            s.sendall(enc("BLPOP", "nothing", "0"))
+            deadline = time.monotonic() + 10
+            while scrape(web)["redis_blocked_clients"] != 1.0:
+                assert time.monotonic() < deadline, "blocked client never seen"
+                time.sleep(0.05)
+            s.close()
+            while scrape(web)["redis_blocked_clients"] != 0.0:
+                assert time.monotonic() < deadline, "blocked client never left"
+                time.sleep(0.05)
+        r.run("prometheus-redis-exporter: a client blocked in BLPOP is counted, then not",
+              exporter_sees_blocked_clients)
+    finally:
+        for p in (exporter, clone):
+            if p is not None:
+                p.terminate()
+                p.wait()
+    return r.status()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
