@@ -11,7 +11,7 @@
 //! The map's lock is taken when a connection starts and ends, and by the calls here;
 //! never per command.
 
-use crate::io::Socket;
+use crate::io::{ListenAddr, PeerAddr, Socket};
 use crate::stats::Counters;
 use std::collections::HashMap;
 use std::fmt;
@@ -157,6 +157,48 @@ impl Clients {
         // every accept and close behind it.
         c.end(KILLED, Shutdown::Both);
         true
+    }
+
+    /// The address of the client at the other end of connection `id`, if it is live.
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// let c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// let clients = server.clients_handle();
+    /// while clients.ids().is_empty() {
+    ///     std::thread::yield_now();
+    /// }
+    /// let addr = clients.peer_addr(clients.ids()[0]);
+    /// assert_eq!(addr, Some(redcon::PeerAddr::Tcp(c.local_addr()?)));
+    /// server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn peer_addr(&self, id: u64) -> Option<PeerAddr> {
+        let c = self.lock().get(&id).cloned()?;
+        Some(c.socket.peer_addr())
+    }
+
+    /// The server's address that connection `id` reached (its TCP address, or the Unix
+    /// socket's path), if it is live and the address is known.
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// let _c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// let clients = server.clients_handle();
+    /// while clients.ids().is_empty() {
+    ///     std::thread::yield_now();
+    /// }
+    /// assert_eq!(clients.local_addr(clients.ids()[0]).as_ref(), Some(server.local_addr()));
+    /// server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn local_addr(&self, id: u64) -> Option<ListenAddr> {
+        let c = self.lock().get(&id).cloned()?;
+        c.socket.local_addr()
     }
 
     /// The ids of the live connections, in increasing order (accept order).

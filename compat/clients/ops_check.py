@@ -119,6 +119,48 @@ def main():
             assert all(row[6] == "10" for row in lines), lines
         r.run("redis-cli --stat: keys, clients, blocked, requests, connections", cli_stat)
 
+        def client_kill():
+            def conn():
+                s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                s.sendall(enc("CLIENT", "ID"))
+                return s, int(s.recv(100)[1:-2])
+
+            def call(s, *args):
+                s.sendall(enc(*args))
+                return s.recv(1000)
+
+            def closed(s):
+                try:
+                    return s.recv(100) == b""
+                except ConnectionResetError:
+                    return True
+
+            killer, _ = conn()
+            # By id, while the target is blocked in BLPOP.
+            a, a_id = conn()
+            a.sendall(enc("BLPOP", "nothing", "0"))
+            time.sleep(0.1)
+            eq(call(killer, "CLIENT", "KILL", "ID", a_id), b":1\r\n", "kill by id")
+            assert closed(a), "the blocked client was not closed"
+            # The old form, by address.
+            b, _ = conn()
+            addr = "127.0.0.1:%d" % b.getsockname()[1]
+            eq(call(killer, "CLIENT", "KILL", addr), b"+OK\r\n", "kill by address")
+            assert closed(b)
+            eq(call(killer, "CLIENT", "KILL", addr), b"-ERR No such client\r\n", "again")
+            # ADDR filter, and LADDR with SKIPME yes (every other client on the port).
+            c, _ = conn()
+            d, _ = conn()
+            eq(call(killer, "CLIENT", "KILL", "ADDR", "127.0.0.1:%d" % c.getsockname()[1]),
+               b":1\r\n", "ADDR")
+            assert closed(c)
+            eq(call(killer, "CLIENT", "KILL", "LADDR", "127.0.0.1:%d" % port), b":1\r\n", "LADDR")
+            assert closed(d)
+            eq(call(killer, "PING"), b"+PONG\r\n", "the killer lives")
+            killer.close()
+        r.run("CLIENT KILL: by id (a client blocked in BLPOP), by address, ADDR, LADDR",
+              client_kill)
+
         exporter = subprocess.Popen(
             ["prometheus-redis-exporter", "-redis.addr", f"redis://127.0.0.1:{port}",
              "-web.listen-address", f"127.0.0.1:{web}"],
