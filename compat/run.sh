@@ -210,7 +210,7 @@ if [ "${COMPAT_ONLY:-}" != cluster ]; then
         "$PY" "$HERE/clients/command_table.py" --clone "$CLONE_TCP" --redis "127.0.0.1:$REDIS_PORT"
 
     run_check "operators' tools: redis-cli info and --stat, prometheus-redis-exporter" \
-        "$PY" "$HERE/clients/ops_check.py" --clone-bin "$CLONE"
+        "$PY" "$HERE/clients/ops_check.py" --clone-bin "$CLONE" --redis "127.0.0.1:$REDIS_PORT"
 
     run_check "stopping the clone: SIGTERM, SIGINT, SHUTDOWN" \
         "$HERE/clients/stop_check.sh" "$CLONE" "$WORK"

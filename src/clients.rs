@@ -50,6 +50,11 @@ impl ClientCtl {
         }
     }
 
+    /// Ends the connection as [`Clients::kill`] does.
+    pub(crate) fn kill(&self) {
+        self.end(KILLED, Shutdown::Both);
+    }
+
     /// Records the reason (the first one stays), then wakes the connection's thread.
     fn end(&self, why: u8, how: Shutdown) {
         let _ = self
@@ -86,9 +91,15 @@ pub struct Clients {
     map: Arc<Mutex<HashMap<u64, Arc<ClientCtl>>>>,
     /// The server's statistics, reachable wherever its connections are.
     counters: Arc<Counters>,
+    /// The connections in MONITOR mode.
+    monitors: Arc<crate::monitor::Monitors>,
 }
 
 impl Clients {
+    pub(crate) fn monitors(&self) -> &crate::monitor::Monitors {
+        &self.monitors
+    }
+
     pub(crate) fn counters(&self) -> &Counters {
         &self.counters
     }

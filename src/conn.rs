@@ -77,6 +77,10 @@ pub(crate) struct ConnState {
     pub(crate) wait_point: Option<crate::wait::WaitPoint>,
     /// Commands and bytes counted since they were last added to the server's.
     pub(crate) local: crate::stats::Local,
+    /// The database MONITOR shows ([`Conn::set_db`]).
+    pub(crate) db: u32,
+    /// The client's address as MONITOR shows it, made on the first line fed.
+    pub(crate) monitor_addr: Option<String>,
 }
 
 /// See [`ConnState::before_error`].
@@ -108,6 +112,8 @@ impl ConnState {
             clients: None,
             wait_point: None,
             local: crate::stats::Local::default(),
+            db: 0,
+            monitor_addr: None,
         }
     }
 
@@ -477,6 +483,31 @@ macro_rules! shared_conn_methods {
                 .unwrap_or_default()
         }
 
+        /// The database this connection has selected, as the server's MONITOR lines
+        /// show it; 0 until [`set_db`](Self::set_db).
+        ///
+        #[doc = $head]
+        /// assert_eq!(conn.db(), 0);
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
+        pub fn db(&self) -> u32 {
+            self.state.db
+        }
+
+        /// Tells the server which database this connection selected (a `SELECT`), for
+        /// the MONITOR lines of its commands; the handler keeps the database itself.
+        ///
+        #[doc = $head]
+        /// conn.set_db(3);
+        /// assert_eq!(conn.db(), 3);
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
+        pub fn set_db(&mut self, db: u32) {
+            self.state.db = db;
+        }
+
         $crate::conn::forward_value_writes!($head, $tail);
     };
 }
@@ -600,6 +631,46 @@ impl<'a> Conn<'a> {
         "```\n# use redcon::{handler_fn, Conn, Server};\n# use std::io::{Read, Write};\n# fn check(conn: &mut Conn) {",
         "# let server = Server::new(handler_fn(|conn, _cmd| {\n#     check(conn);\n#     conn.write_string(\"OK\");\n#     conn.close();\n# })).addr(\"127.0.0.1:0\").start()?;\n# let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;\n# c.write_all(b\"PING\\r\\n\")?;\n# let mut got = Vec::new();\n# c.read_to_end(&mut got)?;\n# let want = [EXPECTED, b\"+OK\\r\\n\"].concat();\n# assert_eq!(got.escape_ascii().to_string(), want.escape_ascii().to_string());\n# server.shutdown();\n# Ok::<(), Box<dyn std::error::Error>>(())\n```"
     );
+
+    /// Makes this connection a monitor, as Redis's `MONITOR`: it is answered `+OK`,
+    /// then receives a line for every command any connection of the server serves from
+    /// now on (`+1700000000.123456 [0 127.0.0.1:50000] "SET" "k" "v"`, arguments
+    /// escaped as Redis escapes them; with a command table, unknown commands, arity
+    /// errors and admin commands are left out, as Redis leaves them out), until it
+    /// leaves or sends `QUIT`. A monitor that stops reading is dropped once 16,384
+    /// lines wait for it, so it never slows the others. Nobody monitoring costs one
+    /// atomic load per command.
+    ///
+    /// ```
+    /// use redcon::{Command, Conn, Server};
+    /// use std::io::{BufRead, BufReader, Write};
+    ///
+    /// let server = Server::new(|conn: &mut Conn, cmd: Command| {
+    ///     if cmd.is("monitor") {
+    ///         conn.monitor();
+    ///     } else {
+    ///         conn.write_string("OK");
+    ///     }
+    /// })
+    /// .addr("127.0.0.1:0")
+    /// .start()?;
+    /// let addr = server.local_addr().to_string();
+    /// let mut watcher = BufReader::new(std::net::TcpStream::connect(&addr)?);
+    /// watcher.get_mut().write_all(b"MONITOR\r\n")?;
+    /// let mut line = String::new();
+    /// watcher.read_line(&mut line)?;
+    /// assert_eq!(line, "+OK\r\n");
+    /// let mut c = std::net::TcpStream::connect(&addr)?;
+    /// c.write_all(b"SET k \"a b\"\r\n")?;
+    /// line.clear();
+    /// watcher.read_line(&mut line)?;
+    /// assert!(line.ends_with(&format!(" [0 {}] \"SET\" \"k\" \"a b\"\r\n", c.local_addr()?)));
+    /// server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn monitor(&mut self) {
+        crate::monitor::start(self);
+    }
 
     /// Closes the connection once this command returns. Replies written so far,
     /// including to this command, are sent first; commands after it in the pipeline are

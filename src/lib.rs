@@ -156,6 +156,7 @@ mod handler;
 pub mod hello;
 pub mod info;
 mod io;
+mod monitor;
 pub mod mux;
 mod names;
 pub mod pubsub;

@@ -237,3 +237,62 @@ fn stats_count_the_commands_bytes_and_connections_that_were_sent() {
     );
     server.shutdown();
 }
+
+#[test]
+fn a_monitor_sees_every_command_of_a_pipelined_burst_in_order_with_redis_escaping() {
+    let server = start(|conn: &mut Conn<'_>, cmd: Command<'_>| {
+        if cmd.is("monitor") {
+            conn.monitor();
+        } else if cmd.is("select") {
+            conn.set_db(std::str::from_utf8(&cmd[1]).unwrap().parse().unwrap());
+            conn.write_string("OK");
+        } else {
+            conn.write_string("OK");
+        }
+    });
+    let mut watcher = connect(&server);
+    watcher.send(b"MONITOR\r\n");
+    watcher.expect(b"+OK\r\n");
+    let mut c = connect(&server);
+    let peer = c.stream.local_addr().unwrap();
+    let mut burst = Vec::new();
+    for i in 0..200 {
+        burst.extend(request(&["SET", &format!("k{i}"), "v"]));
+    }
+    burst.extend(request(&[&b"SELECT"[..], b"2"]));
+    burst.extend(request(&[
+        &b"SET"[..],
+        b"a\"b\\c\r\n\t\x07\x08\x00\xff ",
+        b"",
+    ]));
+    burst.extend(request(&["AUTH", "user", "secret"]));
+    c.send(&burst);
+    c.expect(&b"+OK\r\n".repeat(203));
+    let mut lines = Vec::new();
+    while lines.len() < 203 {
+        let line = watcher.reply();
+        // "+<secs>.<6 digits> [" then the rest.
+        let text = String::from_utf8(line).unwrap();
+        let (time, rest) = text[1..].split_once(' ').unwrap();
+        let (secs, micros) = time.split_once('.').unwrap();
+        assert!(secs.parse::<u64>().unwrap() > 1_600_000_000 && micros.len() == 6);
+        lines.push(rest.to_string());
+    }
+    for (i, line) in lines.iter().take(200).enumerate() {
+        assert_eq!(*line, format!("[0 {peer}] \"SET\" \"k{i}\" \"v\"\r\n"));
+    }
+    assert_eq!(lines[200], format!("[2 {peer}] \"SELECT\" \"2\"\r\n"));
+    assert_eq!(
+        lines[201],
+        format!("[2 {peer}] \"SET\" \"a\\\"b\\\\c\\r\\n\\t\\a\\b\\x00\\xff \" \"\"\r\n")
+    );
+    assert_eq!(
+        lines[202],
+        format!("[2 {peer}] \"AUTH\" \"(redacted)\" \"(redacted)\"\r\n")
+    );
+    // The monitor leaves with QUIT; nobody monitors any more.
+    watcher.send(b"QUIT\r\n");
+    watcher.expect(b"+OK\r\n");
+    watcher.expect_eof();
+    server.shutdown();
+}

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Operators' tools against a fresh clone: `redis-cli info`, `redis-cli --stat`, and
+"""Operators' tools against a fresh clone: `redis-cli info`, `redis-cli --stat`,
+`redis-cli monitor` (compared line for line with redis-server's), CLIENT KILL, and
 Debian's prometheus-redis-exporter, whose metrics must account exactly for the load
 this script sends (commands, input bytes, connections), after subtracting what the
 exporter's own scrapes cost (measured from two scrapes with no load between them).
 Standard library only; prints `ok - ...` / `not ok - ...`.
 
-    ops_check.py --clone-bin PATH
+    ops_check.py --clone-bin PATH [--redis HOST:PORT]
 """
 
 import argparse
@@ -76,6 +77,7 @@ def scrape(port):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--clone-bin", required=True)
+    ap.add_argument("--redis", help="HOST:PORT of redis-server, to compare MONITOR with")
     args = ap.parse_args()
     r = Report()
     port, web = free_port(), free_port()
@@ -160,6 +162,67 @@ def main():
             killer.close()
         r.run("CLIENT KILL: by id (a client blocked in BLPOP), by address, ADDR, LADDR",
               client_kill)
+
+        def monitor_transcript(p):
+            """redis-cli monitor's view of one pipelined burst, times and addresses
+            normalised."""
+            mon = subprocess.Popen(["stdbuf", "-oL", "redis-cli", "-p", str(p), "monitor"],
+                                   stdout=subprocess.PIPE)
+            try:
+                assert mon.stdout.readline() == b"OK\n"
+                burst = [("SET", f"key{i}", "v" * (i % 7)) for i in range(100)]
+                burst += [("SET", b"bin\x00\x01\r\n\"\\\xff", b"\t\x07\x08 ")]
+                burst += [("GET", f"key{i}") for i in range(100)]
+                burst += [("NOSUCHCOMMAND", "x"), ("GET",), ("SELECT", "5"), ("ECHO", "in 5"),
+                          ("SELECT", "0"), ("CONFIG", "GET", "save"), ("PING",)]
+                s = socket.create_connection(("127.0.0.1", p), timeout=10)
+                s.sendall(b"".join(enc(*c) for c in burst))
+                time.sleep(0.3)
+                s.close()
+                want_lines = len(burst) - 3  # unknown, arity error, admin CONFIG: not shown
+                lines = [mon.stdout.readline() for _ in range(want_lines)]
+            finally:
+                mon.kill()
+                mon.wait()
+            return [re.sub(rb"^\d+\.\d{6} \[(\d+) [^\]]+\]", rb"T [\1 ADDR]", l)
+                    for l in lines]
+
+        def monitor_burst():
+            clone_lines = monitor_transcript(port)
+            if args.redis:
+                host, rport = args.redis.rsplit(":", 1)
+                redis_lines = monitor_transcript(int(rport))
+                eq(clone_lines, redis_lines, "monitor lines, clone vs redis-server")
+            assert clone_lines[0] == b'T [0 ADDR] "SET" "key0" ""\n', clone_lines[0]
+            assert clone_lines[-1] == b'T [0 ADDR] "PING"\n', clone_lines[-1]
+        r.run("redis-cli monitor: a pipelined burst line for line as redis-server shows it",
+              monitor_burst)
+
+        def slow_monitor_dropped():
+            m = socket.create_connection(("127.0.0.1", port), timeout=30)
+            m.sendall(enc("MONITOR"))
+            time.sleep(0.2)
+            # A monitor that never reads: 100,000 lines (15 MB) overflow its queue and
+            # the socket buffers.
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            for _ in range(20):
+                s.sendall(b"".join(enc("SET", "k", "x" * 100) for _ in range(5000)))
+                want, got = b"+OK\r\n" * 5000, b""
+                while len(got) < len(want):
+                    got += s.recv(65536)
+            s.close()
+            # It was cut off: reading drains what was sent, then ends.
+            deadline = time.monotonic() + 10
+            while True:
+                assert time.monotonic() < deadline, "the slow monitor was not dropped"
+                try:
+                    if not m.recv(65536):
+                        break
+                except ConnectionResetError:
+                    break
+            m.close()
+        r.run("MONITOR: a monitor that does not read is dropped, the others are served",
+              slow_monitor_dropped)
 
         exporter = subprocess.Popen(
             ["prometheus-redis-exporter", "-redis.addr", f"redis://127.0.0.1:{port}",

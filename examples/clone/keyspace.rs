@@ -245,6 +245,8 @@ pub(crate) fn register(mux: &mut Mux, store: &Arc<Store>) {
         }
         if let Some(n) = db_index(c, &cmd[1]) {
             c.set_context(Selected(n));
+            // MONITOR's lines show the database.
+            c.set_db(n as u32);
             c.write_string("OK");
         }
     });

@@ -190,6 +190,8 @@ pub(crate) fn register(mux: &mut Mux, store: &Arc<Store>) {
         }
     });
     mux.command(spec("client|kill"), client_kill);
+    // The library's MONITOR: every command served is streamed to this client.
+    mux.command(spec("monitor"), |conn, _| conn.monitor());
     mux.describe(spec("client"));
 }
 

@@ -256,7 +256,7 @@ fn serve<H: Handler + ?Sized>(
             };
             state.local.commands += 1;
             match dispatch(handler, state, cmd, rest) {
-                Dispatch::Served => {}
+                Dispatch::Served => feed_monitors(state, &cmd),
                 Dispatch::CrossProtocol => {
                     // Redis sends nothing at all, not even the replies to the commands
                     // before it in the same read: drop what this batch wrote.
@@ -391,6 +391,17 @@ fn dispatch<H: Handler + ?Sized>(
             state.out.buffer_mut().truncate(mark);
             Dispatch::Panicked(panic_message(&*p))
         }
+    }
+}
+
+/// MONITOR's feed, after the command was served: one relaxed load when nobody
+/// monitors.
+#[inline]
+fn feed_monitors(state: &mut ConnState, cmd: &Command<'_>) {
+    if let Some(c) = &state.clients
+        && c.monitors().active()
+    {
+        crate::monitor::feed_conn(state, cmd);
     }
 }
 
