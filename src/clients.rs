@@ -93,9 +93,61 @@ pub struct Clients {
     counters: Arc<Counters>,
     /// The connections in MONITOR mode.
     monitors: Arc<crate::monitor::Monitors>,
+    /// CLIENT PAUSE.
+    pause: Arc<crate::pause::Pause>,
 }
 
 impl Clients {
+    pub(crate) fn pause_state(&self) -> &crate::pause::Pause {
+        &self.pause
+    }
+
+    /// Holds commands before their handlers run, as Redis's `CLIENT PAUSE`: every
+    /// command ([`PauseMode::All`](crate::PauseMode::All)) or those the command table
+    /// flags `write` ([`PauseMode::Write`](crate::PauseMode::Write)), until `timeout`
+    /// passes or [`unpause`](Self::unpause). A pause in force is extended to the later
+    /// end and the stricter mode. Replies to earlier commands are sent before a
+    /// connection is held; shutdown ends a pause.
+    ///
+    /// ```
+    /// use redcon::{handler_fn, PauseMode, Server};
+    /// use std::io::{Read, Write};
+    /// use std::time::{Duration, Instant};
+    /// let server = Server::new(handler_fn(|conn, _| conn.write_string("OK")))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// server.clients_handle().pause(Duration::from_millis(200), PauseMode::All);
+    /// let started = Instant::now();
+    /// let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// c.write_all(b"PING\r\n")?;
+    /// let mut reply = [0u8; 5];
+    /// c.read_exact(&mut reply)?; // held until the pause ends
+    /// assert!(started.elapsed() >= Duration::from_millis(200));
+    /// server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn pause(&self, timeout: std::time::Duration, mode: crate::PauseMode) {
+        self.pause.pause(timeout, mode);
+    }
+
+    /// Ends a pause: every held command runs.
+    ///
+    /// ```
+    /// use redcon::PauseMode;
+    /// use std::time::Duration;
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// let clients = server.clients_handle();
+    /// clients.pause(Duration::from_secs(60), PauseMode::Write);
+    /// clients.unpause();
+    /// server.shutdown();
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
+    pub fn unpause(&self) {
+        self.pause.unpause();
+    }
+
     pub(crate) fn monitors(&self) -> &crate::monitor::Monitors {
         &self.monitors
     }

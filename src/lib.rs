@@ -159,6 +159,7 @@ mod io;
 mod monitor;
 pub mod mux;
 mod names;
+mod pause;
 pub mod pubsub;
 pub mod reply;
 pub mod resp;
@@ -176,6 +177,7 @@ pub use handler::{handler_fn, CloseReason, Handler, HandlerFn, IntoHandler, IsCl
 #[cfg(feature = "tls")]
 pub use io::tls::load_tls_config;
 pub use io::{ListenAddr, PeerAddr, PeerCredentials};
+pub use pause::PauseMode;
 pub use resp::{Command, Protocol};
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 #[cfg(feature = "tls")]

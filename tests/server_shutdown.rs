@@ -418,3 +418,24 @@ fn shutdown_wakes_500_blocked_handlers_instead_of_waiting_for_the_grace_period()
         c.expect_eof();
     }
 }
+
+#[test]
+fn shutdown_ends_a_client_pause_and_the_held_commands_are_answered() {
+    let server = Server::new(common::Basic::default())
+        .addr("127.0.0.1:0")
+        .shutdown_grace(Duration::from_secs(600))
+        .start()
+        .expect("start");
+    let clients = server.clients_handle();
+    let mut c = connect(&server);
+    c.send(b"PING\r\n");
+    c.expect(b"+PONG\r\n");
+    clients.pause(Duration::from_secs(600), redcon::PauseMode::All);
+    c.send(b"PING\r\n");
+    common::wait_until("the PING is held", || server.stats().blocked_clients == 1);
+    let (done_tx, done) = mpsc::channel();
+    thread::spawn(move || done_tx.send(server.shutdown()).unwrap());
+    done.recv_timeout(common::TIMEOUT).expect("shutdown returned");
+    c.expect(b"+PONG\r\n");
+    c.expect_eof();
+}

@@ -7,7 +7,7 @@ use crate::store::{Store, DATABASES};
 use redcon::info::Info;
 use redcon::mux::Mux;
 use redcon::resp::parse_int;
-use redcon::{reply, Clients, Command, Conn, ListenAddr, PeerAddr};
+use redcon::{reply, Clients, Command, Conn, ListenAddr, PauseMode, PeerAddr};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -190,9 +190,49 @@ pub(crate) fn register(mux: &mut Mux, store: &Arc<Store>) {
         }
     });
     mux.command(spec("client|kill"), client_kill);
+    mux.command(spec("client|pause"), client_pause);
+    mux.command(spec("client|unpause"), |conn, _| {
+        conn.clients().unpause();
+        conn.write_string("OK");
+    });
+    // The clone evicts nothing: the flag is accepted and changes nothing.
+    mux.command(spec("client|no-evict"), |conn, cmd| {
+        if cmd[2].eq_ignore_ascii_case(b"on") || cmd[2].eq_ignore_ascii_case(b"off") {
+            conn.write_string("OK");
+        } else {
+            conn.write_error(reply::SYNTAX_ERROR);
+        }
+    });
     // The library's MONITOR: every command served is streamed to this client.
     mux.command(spec("monitor"), |conn, _| conn.monitor());
     mux.describe(spec("client"));
+}
+
+/// CLIENT PAUSE timeout [WRITE|ALL], checked in Redis 7.0's order (mode, then
+/// timeout in milliseconds); the library holds the commands.
+fn client_pause(conn: &mut Conn, cmd: Command) {
+    if cmd.len() > 4 {
+        // The subcommand as the client wrote it, as Redis echoes it.
+        let sub = String::from_utf8_lossy(&cmd[1]);
+        return conn.write_error(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try CLIENT HELP."
+        ));
+    }
+    let mode = match cmd.get(3) {
+        None => PauseMode::All,
+        Some(m) if m.eq_ignore_ascii_case(b"write") => PauseMode::Write,
+        Some(m) if m.eq_ignore_ascii_case(b"all") => PauseMode::All,
+        Some(_) => return conn.write_error("ERR CLIENT PAUSE mode must be WRITE or ALL"),
+    };
+    match parse_int(&cmd[2]) {
+        None => conn.write_error("ERR timeout is not an integer or out of range"),
+        Some(ms) if ms < 0 => conn.write_error("ERR timeout is negative"),
+        Some(ms) => {
+            conn.clients()
+                .pause(std::time::Duration::from_millis(ms as u64), mode);
+            conn.write_string("OK");
+        }
+    }
 }
 
 /// A connection's address as Redis writes it in `CLIENT LIST` and matches it in

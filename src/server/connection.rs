@@ -255,6 +255,7 @@ fn serve<H: Handler + ?Sized>(
                 }
             };
             state.local.commands += 1;
+            hold_if_paused(state, &cmd);
             match dispatch(handler, state, cmd, rest) {
                 Dispatch::Served => feed_monitors(state, &cmd),
                 Dispatch::CrossProtocol => {
@@ -391,6 +392,22 @@ fn dispatch<H: Handler + ?Sized>(
             state.out.buffer_mut().truncate(mark);
             Dispatch::Panicked(panic_message(&*p))
         }
+    }
+}
+
+/// CLIENT PAUSE, before the command is served: one relaxed load when nothing is
+/// paused. Replies written so far go out first, as Redis sends them.
+#[inline]
+fn hold_if_paused(state: &mut ConnState, cmd: &Command<'_>) {
+    if let Some(c) = &state.clients
+        && c.pause_state().active()
+    {
+        let c = c.clone();
+        let _ = state.flush_with(&[]);
+        let blocked = &c.counters().blocked;
+        blocked.fetch_add(1, Ordering::Relaxed);
+        c.pause_state().hold(state.commands.as_deref(), cmd);
+        blocked.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -136,6 +136,8 @@ impl Shared {
             self.shutting_down.store(true, Ordering::Release);
             self.live.end_all(Shutdown::Read);
         }
+        // Commands held by CLIENT PAUSE run (and the connections then end).
+        self.live.unpause();
         self.pool.close();
     }
 
