@@ -395,10 +395,9 @@ macro_rules! shared_conn_methods {
         /// file descriptors).
         ///
         #[doc = $head]
-        /// let waker = conn.waker()?;
+        /// let waker = conn.waker().expect("out of file descriptors");
         /// waker.wake();
         /// assert_eq!(conn.wait(None), redcon::Wait::Woken);
-        /// # Ok::<(), std::io::Error>(())
         /// # }
         /// # const EXPECTED: &[u8] = b"";
         #[doc = $tail]

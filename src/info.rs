@@ -45,7 +45,7 @@ const ORDER: &[(&str, &str, bool)] = &[
 /// # use std::io::{Read, Write};
 /// let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
 /// c.write_all(b"INFO keyspace\r\n")?;
-/// let want = b"$37\r\n# Keyspace\r\ndb0:keys=42,expires=3,avg_ttl=0\r\n\r\n";
+/// let want = b"$45\r\n# Keyspace\r\ndb0:keys=42,expires=3,avg_ttl=0\r\n\r\n";
 /// let mut reply = vec![0u8; want.len()];
 /// c.read_exact(&mut reply)?;
 /// assert_eq!(reply, want);
