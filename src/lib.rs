@@ -145,6 +145,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod auth;
 pub mod cluster;
 pub mod commands;
 mod conn;

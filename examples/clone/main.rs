@@ -11,12 +11,17 @@
 //!                                        [--tls-cert PEM --tls-key PEM]
 //!                                        [--cluster HOST:PORT,... [--cluster-replicas N]]
 //!                                        [--max-idle-threads N]
+//!                                        [--requirepass PASS] [--aclfile PATH]
+//!                                        [--protected-mode yes|no]
 //! ```
 //! Default address 127.0.0.1:6380. `--unix` serves a Unix socket instead of TCP; the
 //! TLS flags serve TLS on `--addr`; `--cluster` makes it one node of a Redis Cluster
 //! whose masters are the listed addresses (this node is `--addr`); `--max-idle-threads`
 //! sets how many connection threads wait for a new client (0: no thread reuse, for
-//! comparisons). Logging goes through `RUST_LOG`.
+//! comparisons). `--requirepass` and `--aclfile` turn on access control as Redis's
+//! options of the same names (the ACL file in Redis's syntax, written back by `ACL
+//! SAVE`); `--protected-mode` (default yes) refuses clients from other hosts while the
+//! default user has no password. Logging goes through `RUST_LOG`.
 
 mod active_expire;
 mod cluster;
@@ -32,6 +37,7 @@ mod strings;
 
 use cluster::ClusterKeys;
 use commands::build_mux;
+use redcon::auth::Acl;
 use redcon::cluster::Cluster;
 use redcon::commands::{CommandSpec, CommandTable};
 use redcon::mux::Mux;
@@ -82,6 +88,9 @@ struct Args {
     cluster_replicas: usize,
     /// `Server::max_idle_threads`; the library's default when not given.
     max_idle_threads: Option<usize>,
+    requirepass: Option<String>,
+    aclfile: Option<String>,
+    protected_mode: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -93,6 +102,9 @@ fn parse_args() -> Result<Args, String> {
         cluster: None,
         cluster_replicas: 0,
         max_idle_threads: None,
+        requirepass: None,
+        aclfile: None,
+        protected_mode: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -103,6 +115,15 @@ fn parse_args() -> Result<Args, String> {
             "--tls-cert" => a.tls_cert = Some(value()?),
             "--tls-key" => a.tls_key = Some(value()?),
             "--cluster" => a.cluster = Some(value()?),
+            "--requirepass" => a.requirepass = Some(value()?),
+            "--aclfile" => a.aclfile = Some(value()?),
+            "--protected-mode" => {
+                a.protected_mode = match value()?.to_ascii_lowercase().as_str() {
+                    "yes" => true,
+                    "no" => false,
+                    v => return Err(format!("--protected-mode {v}: yes or no")),
+                }
+            }
             "--max-idle-threads" => {
                 let v = value()?;
                 let n = v
@@ -119,7 +140,8 @@ fn parse_args() -> Result<Args, String> {
                 return Err("usage: clone [--addr HOST:PORT] [--unix PATH] \
                             [--tls-cert PEM --tls-key PEM] \
                             [--cluster HOST:PORT,HOST:PORT,... [--cluster-replicas N]] \
-                            [--max-idle-threads N]"
+                            [--max-idle-threads N] [--requirepass PASS] [--aclfile PATH] \
+                            [--protected-mode yes|no]"
                     .into())
             }
             other => return Err(format!("unknown argument {other}")),
@@ -148,6 +170,28 @@ fn with_tls<H: Handler>(server: Server<H>, cert: &str, key: &str) -> Server<H> {
 fn with_tls<H: Handler>(_: Server<H>, _: &str, _: &str) -> Server<H> {
     eprintln!("this build has no TLS support (the `tls` feature is off)");
     std::process::exit(2);
+}
+
+/// The ACL the access-control flags ask for (none without them); exits if the ACL
+/// file is refused, as Redis does.
+fn access_control(args: &Args, table: Option<Arc<CommandTable>>) -> Option<Acl> {
+    if args.requirepass.is_none() && args.aclfile.is_none() {
+        return None;
+    }
+    let mut acl = Acl::new();
+    if let Some(table) = table {
+        acl = acl.with_commands(table);
+    }
+    if let Some(path) = &args.aclfile {
+        if let Err(e) = acl.load_file(path) {
+            eprintln!("cannot load the ACL file: {e}");
+            std::process::exit(1);
+        }
+    }
+    if let Some(pass) = &args.requirepass {
+        acl.set_requirepass(pass);
+    }
+    Some(acl)
 }
 
 fn main() {
@@ -186,6 +230,7 @@ fn main() {
     };
     // PUBLISH, (P)SUBSCRIBE and (P)UNSUBSCRIBE around the clone's own commands.
     let handler = pubsub.handler(clone);
+    let table = handler.commands();
     let mut server = Server::new(handler);
     if let Some(c) = cluster {
         server = server.cluster(c);
@@ -208,6 +253,10 @@ fn main() {
     if let Some(n) = args.max_idle_threads {
         server = server.max_idle_threads(n);
     }
+    if let Some(acl) = access_control(&args, table) {
+        server = server.acl(acl);
+    }
+    server = server.protected_mode(args.protected_mode);
     let handle = match server.start() {
         Ok(h) => h,
         Err(e) => {

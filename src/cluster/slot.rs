@@ -70,12 +70,11 @@ mod tests {
 
     /// An independent hash-tag rule, written from its description.
     fn tag_naive(key: &[u8]) -> &[u8] {
-        if let Some(s) = key.iter().position(|&b| b == b'{') {
-            if let Some(e) = key[s + 1..].iter().position(|&b| b == b'}') {
-                if e > 0 {
-                    return &key[s + 1..s + 1 + e];
-                }
-            }
+        if let Some(s) = key.iter().position(|&b| b == b'{')
+            && let Some(e) = key[s + 1..].iter().position(|&b| b == b'}')
+            && e > 0
+        {
+            return &key[s + 1..s + 1 + e];
         }
         key
     }

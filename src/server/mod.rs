@@ -3,6 +3,7 @@
 //! for, inspect and shut down a running server. Also the Go-style free functions
 //! [`listen_and_serve`] and friends.
 
+mod access;
 mod connection;
 mod pool;
 mod registry;
@@ -74,6 +75,10 @@ pub(crate) struct Config {
     /// when the first connection starts: the handler's table does not change while it
     /// serves.
     pub(crate) commands: OnceLock<Option<Arc<CommandTable>>>,
+    /// Access control ([`Server::acl`] and the like); none by default.
+    pub(crate) auth: Option<crate::auth::check::AuthConfig>,
+    /// Protected mode ([`Server::protected_mode`]); off by default.
+    pub(crate) protected_mode: bool,
 }
 
 impl Default for Config {
@@ -98,6 +103,8 @@ impl Default for Config {
             info: Arc::new(ServerInfo::default()),
             cluster: None,
             commands: OnceLock::new(),
+            auth: None,
+            protected_mode: false,
         }
     }
 }

@@ -1,0 +1,143 @@
+"""Real clients logging in to a server started with compat/acl/users.acl, at their
+defaults: redis-py with password=, with username= and password=, and from a URL; each
+denial a client sees asserted. Also protected mode, from the source address 127.0.0.2,
+against a second server without a password. Prints `ok - ...` / `not ok - ...` lines.
+
+    acl_clients.py --label L --addr HOST:PORT [--open HOST:PORT]
+"""
+
+import argparse
+import socket
+import sys
+
+import redis
+
+PASS = "compat-secret"
+failures = 0
+
+
+def check(name, fn):
+    global failures
+    try:
+        fn()
+        print(f"ok - {name}")
+    except Exception as e:  # noqa: BLE001 - every failure is reported, then counted
+        failures += 1
+        print(f"not ok - {name}\n    {type(e).__name__}: {e}")
+
+
+def eq(got, want):
+    if got != want:
+        raise AssertionError(f"got {got!r}, want {want!r}")
+
+
+def raises(exc, text, fn):
+    try:
+        fn()
+    except exc as e:
+        if text not in str(e):
+            raise AssertionError(f"error {e!r} lacks {text!r}") from e
+        return
+    raise AssertionError(f"no {exc.__name__}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--label", required=True)
+    ap.add_argument("--addr", required=True)
+    ap.add_argument("--open", help="a server without a password, for protected mode")
+    a = ap.parse_args()
+    host, port = a.addr.rsplit(":", 1)
+    port = int(port)
+    label = a.label
+    print(f"# redis-py {redis.__version__} against {label}")
+
+    def password_only():
+        r = redis.Redis(host=host, port=port, password=PASS)
+        eq(r.set("acl:k", "v"), True)
+        eq(r.get("acl:k"), b"v")
+        eq(r.acl_whoami(), "default")
+        r.close()
+
+    def user_and_password():
+        r = redis.Redis(host=host, port=port, username="app", password="app-pw")
+        eq(r.set("app:1", "v"), True)
+        eq(r.get("app:1"), b"v")
+        raises(redis.exceptions.NoPermissionError, "no permissions to access one of the keys", lambda: r.get("other"))
+        raises(redis.exceptions.NoPermissionError, "no permissions to run the 'del' command", lambda: r.delete("app:1"))
+        r.close()
+
+    def from_url():
+        r = redis.Redis.from_url(f"redis://reader:ro-pw@{host}:{port}/0")
+        eq(r.exists("acl:k"), 1)
+        raises(redis.exceptions.NoPermissionError, "no permissions to run the 'set' command", lambda: r.set("k", "v"))
+        r.close()
+
+    def resp2_client():
+        r = redis.Redis(host=host, port=port, username="app", password="app-pw", protocol=2)
+        eq(r.get("app:1"), b"v")
+        r.close()
+
+    def wrong_password():
+        r = redis.Redis(host=host, port=port, username="app", password="nope")
+        raises(redis.exceptions.AuthenticationError, "invalid username-password pair", r.ping)
+
+    def no_password():
+        r = redis.Redis(host=host, port=port)
+        raises(redis.exceptions.AuthenticationError, "", r.ping)
+
+    def pubsub_user():
+        r = redis.Redis(host=host, port=port, username="subber", password="sub-pw")
+        p = r.pubsub()
+        p.subscribe("news.a")
+        eq(p.get_message(timeout=2)["type"], "subscribe")
+        raises(redis.exceptions.NoPermissionError, "channels", lambda: r.publish("other", "x"))
+        admin = redis.Redis(host=host, port=port, password=PASS)
+        eq(admin.publish("news.a", "hi"), 1)
+        msg = p.get_message(timeout=2)
+        eq((msg["type"], msg["data"]), ("message", b"hi"))
+        p.close()
+        admin.close()
+        r.close()
+
+    check(f"redis-py [{label}] password= logs in as default", password_only)
+    check(f"redis-py [{label}] username= and password=, denials", user_and_password)
+    check(f"redis-py [{label}] URL with user and password", from_url)
+    check(f"redis-py [{label}] RESP2 client (AUTH user pass)", resp2_client)
+    check(f"redis-py [{label}] wrong password refused", wrong_password)
+    check(f"redis-py [{label}] no password: NOAUTH", no_password)
+    check(f"redis-py [{label}] pub/sub user and channels", pubsub_user)
+
+    if a.open:
+        ohost, oport = a.open.rsplit(":", 1)
+
+        def protected():
+            s = socket.socket()
+            s.bind(("127.0.0.2", 0))
+            s.settimeout(5)
+            s.connect((ohost, int(oport)))
+            # Both servers refuse at once, before any request: send nothing, so that
+            # closing with unread input cannot turn into a reset.
+            got = b""
+            while True:
+                try:
+                    chunk = s.recv(65536)
+                except ConnectionResetError:
+                    break
+                if not chunk:
+                    break
+                got += chunk
+            s.close()
+            if not got.startswith(b"-DENIED Redis is running in protected mode"):
+                raise AssertionError(f"got {got[:80]!r}")
+            eq(len(got), 1067)
+            # From 127.0.0.1 the same server answers.
+            r = redis.Redis(host=ohost, port=int(oport))
+            eq(r.ping(), True)
+
+        check(f"protected mode [{label}] -DENIED from 127.0.0.2, served from 127.0.0.1", protected)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# redis-cli (-a, --user/--pass, AUTH typed in) and redis-benchmark (-a, --user) against
+# a server started with compat/acl/users.acl. Prints `ok - ...` / `not ok - ...` lines.
+#   acl_tools.sh LABEL HOST PORT
+set -uo pipefail
+LABEL=$1 HOST=$2 PORT=$3
+cli() { redis-cli -h "$HOST" -p "$PORT" --no-auth-warning "$@" 2>&1; }
+
+report() { # name, expected, got
+    if [ "$2" == "$3" ]; then
+        echo "ok - acl tools [$LABEL] $1"
+    else
+        echo "not ok - acl tools [$LABEL] $1"
+        echo "    want: $(printf '%q' "$2")"
+        echo "    got:  $(printf '%q' "$3")"
+    fi
+}
+
+report "redis-cli without a password" "NOAUTH Authentication required." "$(cli get k)"
+report "redis-cli -a" "default" "$(cli -a compat-secret acl whoami)"
+report "redis-cli --user --pass" "app" "$(cli --user app --pass app-pw set app:cli v >/dev/null; cli --user app --pass app-pw get app:cli | sed 's/^v$/app/')"
+report "redis-cli --user denied key" "NOPERM this user has no permissions to access one of the keys used as arguments" \
+    "$(cli --user app --pass app-pw get other)"
+report "redis-cli -a wrong" "AUTH failed: WRONGPASS invalid username-password pair or user is disabled." \
+    "$(cli -a wrong ping | head -1)"
+report "redis-cli AUTH typed in" $'OK\ndefault' "$(printf 'AUTH compat-secret\nACL WHOAMI\n' | cli)"
+
+# Progress lines end in CR: one line each.
+bench() { redis-benchmark -h "$HOST" -p "$PORT" -n 2000 -c 4 -q "$@" 2>&1 | tr '\r' '\n'; }
+out=$(bench -a compat-secret -t set,get)
+if echo "$out" | grep -q '^SET: .* requests per second' && echo "$out" | grep -q '^GET: .* requests per second'; then
+    report "redis-benchmark -a" ok ok
+else
+    report "redis-benchmark -a" "SET: and GET: lines" "$out"
+fi
+out=$(bench --user app -a app-pw set app:bench v)
+if echo "$out" | grep -q '^set app:bench v: .* requests per second' && ! echo "$out" | grep -qi 'noperm'; then
+    report "redis-benchmark --user" ok ok
+else
+    report "redis-benchmark --user" "a 'set app:bench v:' line" "$out"
+fi
+out=$(bench --user app -a app-pw del app:bench)
+if echo "$out" | grep -q 'NOPERM'; then
+    report "redis-benchmark --user denied command" ok ok
+else
+    report "redis-benchmark --user denied command" "NOPERM" "$out"
+fi
