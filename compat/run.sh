@@ -239,8 +239,14 @@ if [ "${COMPAT_ONLY:-}" != cluster ]; then
     cp "$HERE/acl/users.acl" "$WORK/redis-users.acl"
     cp "$HERE/acl/users.acl" "$WORK/clone-users.acl"
     ACL_REDIS_PORT=$(free_port)
+    ACL_REDIS_TLS_PORT=$(free_port)
+    CLIENT_CA=$ROOT/examples/tls/client-ca.pem
+    CLIENT_CERT=$ROOT/examples/tls/client.pem
+    CLIENT_KEY=$ROOT/examples/tls/client-key.pem
     redis-server --port "$ACL_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-        --daemonize no --logfile "$WORK/redis-acl.log" --aclfile "$WORK/redis-users.acl" &
+        --daemonize no --logfile "$WORK/redis-acl.log" --aclfile "$WORK/redis-users.acl" \
+        --tls-port "$ACL_REDIS_TLS_PORT" --tls-cert-file "$CERT" --tls-key-file "$KEY" \
+        --tls-ca-cert-file "$CLIENT_CA" --tls-auth-clients yes &
     PIDS+=($!)
     for _ in $(seq 100); do
         [ "$(redis-cli -p "$ACL_REDIS_PORT" --no-auth-warning -a compat-secret ping 2>/dev/null)" = PONG ] && break
@@ -255,6 +261,14 @@ if [ "${COMPAT_ONLY:-}" != cluster ]; then
     acl_ok=1
     if start_clone acl --addr 127.0.0.1:0 --aclfile "$WORK/clone-users.acl"; then
         CLONE_ACL=$ADDR
+    else
+        acl_ok=0
+    fi
+    # The clone serves TLS on a listener of its own.
+    cp "$HERE/acl/users.acl" "$WORK/clone-tls-users.acl"
+    if start_clone acltls --addr 127.0.0.1:0 --aclfile "$WORK/clone-tls-users.acl" \
+        --tls-cert "$CERT" --tls-key "$KEY" --tls-ca-cert "$CLIENT_CA" --tls-auth-clients yes; then
+        CLONE_ACL_TLS=$ADDR
     else
         acl_ok=0
     fi
@@ -274,16 +288,18 @@ if [ "${COMPAT_ONLY:-}" != cluster ]; then
             --cases "$HERE/acl" --auth compat-secret
         for target in clone redis; do
             if [ "$target" = clone ]; then
-                tcp=$CLONE_ACL open=$CLONE_OPEN
+                tcp=$CLONE_ACL open=$CLONE_OPEN tls=$CLONE_ACL_TLS
             else
-                tcp=127.0.0.1:$ACL_REDIS_PORT open=127.0.0.1:$OPEN_REDIS_PORT
+                tcp=127.0.0.1:$ACL_REDIS_PORT open=127.0.0.1:$OPEN_REDIS_PORT tls=127.0.0.1:$ACL_REDIS_TLS_PORT
             fi
             run_check "redis-py logging in to $target" \
-                "$PY" "$HERE/clients/acl_clients.py" --label "$target" --addr "$tcp" --open "$open"
+                "$PY" "$HERE/clients/acl_clients.py" --label "$target" --addr "$tcp" --open "$open" \
+                --tls "$tls" --ca "$CERT" --cert "$CLIENT_CERT" --key "$CLIENT_KEY"
             run_check "node-redis and ioredis logging in to $target" \
                 node "$HERE/clients/acl_node.mjs" "$target" "$tcp"
             run_check "redis-cli and redis-benchmark logging in to $target" \
-                "$HERE/clients/acl_tools.sh" "$target" "${tcp%:*}" "${tcp##*:}"
+                "$HERE/clients/acl_tools.sh" "$target" "${tcp%:*}" "${tcp##*:}" \
+                "${tls##*:}" "$CERT" "$CLIENT_CERT" "$CLIENT_KEY"
         done
     else
         result "not ok" "start: redis-server and clone with the ACL file"

@@ -231,6 +231,23 @@ macro_rules! shared_conn_methods {
                 .map_or("default", |a| a.user.as_str())
         }
 
+        /// The certificate chain the client presented in the TLS handshake (its own
+        /// first), when the server asks for one
+        /// ([`load_tls_config_with_client_auth`](crate::load_tls_config_with_client_auth));
+        /// `None` without TLS or without a certificate.
+        ///
+        #[doc = $head]
+        /// // A plain connection: no certificate.
+        /// assert!(conn.peer_certificates().is_none());
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
+        #[cfg(feature = "tls")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+        pub fn peer_certificates(&self) -> Option<Vec<rustls::pki_types::CertificateDer<'static>>> {
+            self.state.sink.peer_certificates()
+        }
+
         /// Whether the connection is over TLS.
         ///
         #[doc = $head]

@@ -169,6 +169,9 @@ pub use glob::{glob_match, glob_match_nocase};
 pub use handler::{handler_fn, CloseReason, Handler, HandlerFn, IntoHandler, IsClosure, IsHandler};
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 #[cfg(feature = "tls")]
+pub use io::client_cert::{load_tls_config_with_client_auth, TlsClientAuth};
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+#[cfg(feature = "tls")]
 pub use io::tls::load_tls_config;
 pub use io::{ListenAddr, PeerAddr, PeerCredentials};
 pub use resp::{Command, Protocol};

@@ -46,6 +46,10 @@ def main():
     ap.add_argument("--label", required=True)
     ap.add_argument("--addr", required=True)
     ap.add_argument("--open", help="a server without a password, for protected mode")
+    ap.add_argument("--tls", help="HOST:PORT of the same server over TLS (client certificates)")
+    ap.add_argument("--ca", help="the server certificate's CA")
+    ap.add_argument("--cert", help="a client certificate signed by the server's client CA")
+    ap.add_argument("--key", help="its key")
     a = ap.parse_args()
     host, port = a.addr.rsplit(":", 1)
     port = int(port)
@@ -107,6 +111,26 @@ def main():
     check(f"redis-py [{label}] wrong password refused", wrong_password)
     check(f"redis-py [{label}] no password: NOAUTH", no_password)
     check(f"redis-py [{label}] pub/sub user and channels", pubsub_user)
+
+    if a.tls:
+        thost, tport = a.tls.rsplit(":", 1)
+
+        def tls_with_certificate():
+            r = redis.Redis(
+                host=thost, port=int(tport), ssl=True, ssl_ca_certs=a.ca,
+                ssl_certfile=a.cert, ssl_keyfile=a.key, username="app", password="app-pw",
+            )
+            eq(r.set("app:tls", "v"), True)
+            eq(r.get("app:tls"), b"v")
+            raises(redis.exceptions.NoPermissionError, "keys", lambda: r.get("other"))
+            r.close()
+
+        def tls_without_certificate():
+            r = redis.Redis(host=thost, port=int(tport), ssl=True, ssl_ca_certs=a.ca, password=PASS)
+            raises(redis.exceptions.ConnectionError, "", r.ping)
+
+        check(f"redis-py [{label}] TLS with a client certificate, username and password", tls_with_certificate)
+        check(f"redis-py [{label}] TLS without a client certificate is refused", tls_without_certificate)
 
     if a.open:
         ohost, oport = a.open.rsplit(":", 1)

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # redis-cli (-a, --user/--pass, AUTH typed in) and redis-benchmark (-a, --user) against
 # a server started with compat/acl/users.acl. Prints `ok - ...` / `not ok - ...` lines.
-#   acl_tools.sh LABEL HOST PORT
+# With a TLS port, also redis-cli over TLS presenting a client certificate (the server
+# asks for one signed by the client CA: tls-auth-clients yes).
+#   acl_tools.sh LABEL HOST PORT [TLS_PORT SERVER_CA CLIENT_CERT CLIENT_KEY]
 set -uo pipefail
-LABEL=$1 HOST=$2 PORT=$3
+LABEL=$1 HOST=$2 PORT=$3 TLS_PORT=${4:-} SERVER_CA=${5:-} CLIENT_CERT=${6:-} CLIENT_KEY=${7:-}
 cli() { redis-cli -h "$HOST" -p "$PORT" --no-auth-warning "$@" 2>&1; }
 
 report() { # name, expected, got
@@ -44,4 +46,19 @@ if echo "$out" | grep -q 'NOPERM'; then
     report "redis-benchmark --user denied command" ok ok
 else
     report "redis-benchmark --user denied command" "NOPERM" "$out"
+fi
+
+if [ -n "$TLS_PORT" ]; then
+    tls() { redis-cli -h "$HOST" -p "$TLS_PORT" --tls --cacert "$SERVER_CA" --no-auth-warning "$@" 2>&1; }
+    report "redis-cli over TLS with a client certificate, -a" "PONG" \
+        "$(tls --cert "$CLIENT_CERT" --key "$CLIENT_KEY" -a compat-secret ping)"
+    report "redis-cli over TLS with a client certificate, --user --pass" "v" \
+        "$(tls --cert "$CLIENT_CERT" --key "$CLIENT_KEY" --user app --pass app-pw set app:tls v >/dev/null
+           tls --cert "$CLIENT_CERT" --key "$CLIENT_KEY" --user app --pass app-pw get app:tls)"
+    got=$(tls -a compat-secret ping)
+    if [ "$got" != PONG ]; then
+        report "redis-cli over TLS without a client certificate is refused" ok ok
+    else
+        report "redis-cli over TLS without a client certificate is refused" "a failed handshake" "$got"
+    fi
 fi

@@ -8,7 +8,8 @@
 //!
 //! ```text
 //! cargo run --release --example clone -- [--addr HOST:PORT] [--unix PATH]
-//!                                        [--tls-cert PEM --tls-key PEM]
+//!                                        [--tls-cert PEM --tls-key PEM
+//!                                         [--tls-ca-cert PEM] [--tls-auth-clients yes|no|optional]]
 //!                                        [--cluster HOST:PORT,... [--cluster-replicas N]]
 //!                                        [--max-idle-threads N]
 //!                                        [--requirepass PASS] [--aclfile PATH]
@@ -18,7 +19,9 @@
 //! TLS flags serve TLS on `--addr`; `--cluster` makes it one node of a Redis Cluster
 //! whose masters are the listed addresses (this node is `--addr`); `--max-idle-threads`
 //! sets how many connection threads wait for a new client (0: no thread reuse, for
-//! comparisons). `--requirepass` and `--aclfile` turn on access control as Redis's
+//! comparisons). `--tls-ca-cert` asks TLS clients for a certificate signed by that CA
+//! (`--tls-auth-clients`, default yes, as Redis), and a certificate logs its client in
+//! as the ACL user its common name names. `--requirepass` and `--aclfile` turn on access control as Redis's
 //! options of the same names (the ACL file in Redis's syntax, written back by `ACL
 //! SAVE`); `--protected-mode` (default yes) refuses clients from other hosts while the
 //! default user has no password. Logging goes through `RUST_LOG`.
@@ -84,6 +87,10 @@ struct Args {
     unix: Option<String>,
     tls_cert: Option<String>,
     tls_key: Option<String>,
+    /// `--tls-ca-cert`: ask TLS clients for a certificate signed by this CA.
+    tls_ca: Option<String>,
+    /// `--tls-auth-clients`: yes (the default, as Redis), no or optional.
+    tls_auth_clients: String,
     cluster: Option<String>,
     cluster_replicas: usize,
     /// `Server::max_idle_threads`; the library's default when not given.
@@ -99,6 +106,8 @@ fn parse_args() -> Result<Args, String> {
         unix: None,
         tls_cert: None,
         tls_key: None,
+        tls_ca: None,
+        tls_auth_clients: "yes".into(),
         cluster: None,
         cluster_replicas: 0,
         max_idle_threads: None,
@@ -114,6 +123,13 @@ fn parse_args() -> Result<Args, String> {
             "--unix" => a.unix = Some(value()?),
             "--tls-cert" => a.tls_cert = Some(value()?),
             "--tls-key" => a.tls_key = Some(value()?),
+            "--tls-ca-cert" => a.tls_ca = Some(value()?),
+            "--tls-auth-clients" => {
+                a.tls_auth_clients = value()?.to_ascii_lowercase();
+                if !["yes", "no", "optional"].contains(&a.tls_auth_clients.as_str()) {
+                    return Err("--tls-auth-clients: yes, no or optional".into());
+                }
+            }
             "--cluster" => a.cluster = Some(value()?),
             "--requirepass" => a.requirepass = Some(value()?),
             "--aclfile" => a.aclfile = Some(value()?),
@@ -138,7 +154,8 @@ fn parse_args() -> Result<Args, String> {
             }
             "-h" | "--help" => {
                 return Err("usage: clone [--addr HOST:PORT] [--unix PATH] \
-                            [--tls-cert PEM --tls-key PEM] \
+                            [--tls-cert PEM --tls-key PEM [--tls-ca-cert PEM] \
+                            [--tls-auth-clients yes|no|optional]] \
                             [--cluster HOST:PORT,HOST:PORT,... [--cluster-replicas N]] \
                             [--max-idle-threads N] [--requirepass PASS] [--aclfile PATH] \
                             [--protected-mode yes|no]"
@@ -153,11 +170,25 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// Serves TLS with the PEM files given; exits if they cannot be loaded.
+/// Serves TLS with the PEM files given (asking clients for a certificate signed by the
+/// CA, if one is given, as Redis's `tls-auth-clients`; a client's certificate then
+/// logs it in as the ACL user its CN names); exits if they cannot be loaded.
 #[cfg(feature = "tls")]
-fn with_tls<H: Handler>(server: Server<H>, cert: &str, key: &str) -> Server<H> {
-    match redcon::load_tls_config(cert, key) {
-        Ok(cfg) => server.tls(cfg),
+fn with_tls<H: Handler>(server: Server<H>, cert: &str, key: &str, args: &Args) -> Server<H> {
+    use redcon::TlsClientAuth;
+    let mode = match args.tls_auth_clients.as_str() {
+        "optional" => Some(TlsClientAuth::Optional),
+        "no" => None,
+        _ => Some(TlsClientAuth::Required),
+    };
+    let loaded = match (&args.tls_ca, mode) {
+        (Some(ca), Some(mode)) => {
+            redcon::load_tls_config_with_client_auth(cert, key, ca, mode).map(|cfg| (cfg, true))
+        }
+        _ => redcon::load_tls_config(cert, key).map(|cfg| (cfg, false)),
+    };
+    match loaded {
+        Ok((cfg, certs)) => server.tls(cfg).tls_user_from_cn(certs),
         Err(e) => {
             eprintln!("cannot load TLS certificate/key: {e}");
             std::process::exit(1);
@@ -167,7 +198,7 @@ fn with_tls<H: Handler>(server: Server<H>, cert: &str, key: &str) -> Server<H> {
 
 /// Built without the `tls` feature: TLS flags are an error.
 #[cfg(not(feature = "tls"))]
-fn with_tls<H: Handler>(_: Server<H>, _: &str, _: &str) -> Server<H> {
+fn with_tls<H: Handler>(_: Server<H>, _: &str, _: &str, _: &Args) -> Server<H> {
     eprintln!("this build has no TLS support (the `tls` feature is off)");
     std::process::exit(2);
 }
@@ -247,7 +278,7 @@ fn main() {
         }
     };
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        server = with_tls(server, cert, key);
+        server = with_tls(server, cert, key, &args);
         scheme = "rediss";
     }
     if let Some(n) = args.max_idle_threads {

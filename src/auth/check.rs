@@ -49,6 +49,18 @@ impl ConnAuth {
         }
     }
 
+    /// Logs the connection in as `user` without a password (the name in its TLS client
+    /// certificate); `false` if no such enabled user exists.
+    #[cfg(feature = "tls")]
+    fn login_as(&mut self, user: &str) -> bool {
+        if !self.config.authn.user_enabled(user) {
+            return false;
+        }
+        self.user = user.to_string();
+        self.authenticated = true;
+        true
+    }
+
     /// Redis's `authRequired`: the connection has not authenticated and `default`
     /// (still) needs a password.
     fn required(&self) -> bool {
@@ -311,4 +323,23 @@ pub(crate) fn start(
         acl.learn_commands(table);
     }
     Some(Box::new(ConnAuth::new(config.clone())))
+}
+
+/// Logs a new TLS connection in as the ACL user its client certificate's common name
+/// names, if that user exists and is on (`Server::tls_user_from_cn`).
+#[cfg(feature = "tls")]
+pub(crate) fn login_by_certificate(state: &mut ConnState) {
+    let Some(auth) = state.auth.as_deref_mut() else {
+        return;
+    };
+    let Some(certs) = state.sink.peer_certificates() else {
+        return;
+    };
+    if let Some(cn) = certs
+        .first()
+        .and_then(|c| crate::io::client_cert::common_name(c))
+        && auth.login_as(&cn)
+    {
+        log::debug!("client {} logged in as {cn} by its certificate", state.id);
+    }
 }

@@ -82,4 +82,30 @@ impl<H: Handler> Server<H> {
         self.config.protected_mode = on;
         self
     }
+
+    /// Logs each TLS client in as the ACL user named by the common name (CN) of the
+    /// certificate it presented, when that user exists and is on; a client without one
+    /// (or naming no such user) starts as the `default` user, as any other. Needs a TLS
+    /// configuration that asks for certificates
+    /// ([`load_tls_config_with_client_auth`](crate::load_tls_config_with_client_auth))
+    /// and access control ([`acl`](Self::acl)). Default: off.
+    ///
+    /// ```no_run
+    /// use redcon::{load_tls_config_with_client_auth, TlsClientAuth};
+    /// let tls = load_tls_config_with_client_auth("cert.pem", "key.pem", "ca.pem", TlsClientAuth::Required)?;
+    /// let acl = redcon::auth::Acl::with_requirepass("admin-secret");
+    /// acl.set_user("app", "on ~app:* +@all")?; // no password: the certificate vouches
+    /// let server = redcon::Server::new(redcon::mux::Mux::new())
+    ///     .tls(tls)
+    ///     .acl(acl)
+    ///     .tls_user_from_cn(true);
+    /// # drop(server);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn tls_user_from_cn(mut self, on: bool) -> Self {
+        self.config.tls_user_from_cn = on;
+        self
+    }
 }

@@ -78,6 +78,10 @@ fn start<H: Handler>(
         .clone();
     state.cluster = cfg.cluster.clone().map(ClusterConn::new);
     state.auth = crate::auth::check::start(cfg.auth.as_ref(), state.commands.as_ref());
+    #[cfg(feature = "tls")]
+    if cfg.tls_user_from_cn && tls {
+        crate::auth::check::login_by_certificate(&mut state);
+    }
     log::debug!("accepted client {} from {}", state.id, state.peer);
 
     if slot.over_limit {

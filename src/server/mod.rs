@@ -79,6 +79,9 @@ pub(crate) struct Config {
     pub(crate) auth: Option<crate::auth::check::AuthConfig>,
     /// Protected mode ([`Server::protected_mode`]); off by default.
     pub(crate) protected_mode: bool,
+    /// Log TLS clients in by their certificate ([`Server::tls_user_from_cn`]).
+    #[cfg(feature = "tls")]
+    pub(crate) tls_user_from_cn: bool,
 }
 
 impl Default for Config {
@@ -105,6 +108,8 @@ impl Default for Config {
             commands: OnceLock::new(),
             auth: None,
             protected_mode: false,
+            #[cfg(feature = "tls")]
+            tls_user_from_cn: false,
         }
     }
 }
