@@ -1,6 +1,6 @@
 //! The `ACL` command, answered by the core for a server with the built-in [`Acl`]:
 //! `WHOAMI`, `USERS`, `LIST`, `GETUSER`, `SETUSER`, `DELUSER`, `CAT`, `LOG`, `DRYRUN`,
-//! `GENPASS`, `LOAD` and `SAVE`, as Redis 7.0.15 answers them. Arity and unknown
+//! `GENPASS`, `LOAD`, `SAVE` and `HELP`, as Redis 7.0.15 answers them. Arity and unknown
 //! subcommands are checked before, from the command table.
 
 use super::acl::Acl;
@@ -17,6 +17,39 @@ pub(crate) struct Ctx<'a> {
     pub(crate) whoami: &'a str,
     pub(crate) table: Option<&'a CommandTable>,
 }
+
+/// `ACL HELP`, line for line as Redis 7.0.15 answers it.
+const HELP: &[&str] = &[
+    "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CAT [<category>]",
+    "    List all commands that belong to <category>, or all command categories",
+    "    when no category is specified.",
+    "DELUSER <username> [<username> ...]",
+    "    Delete a list of users.",
+    "DRYRUN <username> <command> [<arg> ...]",
+    "    Returns whether the user can execute the given command without executing the command.",
+    "GETUSER <username>",
+    "    Get the user's details.",
+    "GENPASS [<bits>]",
+    "    Generate a secure 256-bit user password. The optional `bits` argument can",
+    "    be used to specify a different size.",
+    "LIST",
+    "    Show users details in config file format.",
+    "LOAD",
+    "    Reload users from the ACL file.",
+    "LOG [<count> | RESET]",
+    "    Show the ACL log entries.",
+    "SAVE",
+    "    Save the current config to the ACL file.",
+    "SETUSER <username> <attribute> [<attribute> ...]",
+    "    Create or modify a user with the specified attributes.",
+    "USERS",
+    "    List all the registered usernames.",
+    "WHOAMI",
+    "    Return the current connection username.",
+    "HELP",
+    "    Prints this help.",
+];
 
 /// `ACL` and its subcommands as Redis describes them, for the arity checks of a server
 /// whose handler has no command table.
@@ -78,6 +111,12 @@ pub(crate) fn serve(ctx: Ctx<'_>, cmd: &Command<'_>) {
         b"log" => log(acl, out, cmd.get(2)),
         b"dryrun" => dryrun(acl, out, cmd, table),
         b"genpass" => genpass(out, cmd.get(2)),
+        b"help" => {
+            out.write_array(HELP.len());
+            for line in HELP {
+                out.write_string(line);
+            }
+        }
         b"load" => match acl.reload() {
             Ok(()) => out.write_string("OK"),
             Err(e) => out.write_error(format!("ERR {e}")),

@@ -9,7 +9,7 @@ use super::acl::Acl;
 use super::{acl_cmd, Authenticator, Denial, Refusal};
 use crate::commands::Flags;
 use crate::conn::ConnState;
-use crate::resp::{Command, Writer};
+use crate::resp::{Command, Protocol, Writer};
 use std::sync::Arc;
 
 const NOAUTH: &str = "NOAUTH Authentication required.";
@@ -96,16 +96,16 @@ fn check(state: &mut ConnState, cmd: &Command<'_>) -> bool {
         return false;
     };
     let out = &mut state.out;
-    if cmd.is("auth") {
-        serve_auth(
-            auth,
-            out,
-            cmd,
-            &client_info(state.id, &state.peer, &state.name),
-        );
+    // A RESP2 pub/sub subscriber may not run AUTH or HELLO: they go on, as any command,
+    // to the pub/sub session, which refuses them as Redis does — without logging in.
+    // (Only a subscribed session sets `before_error`.)
+    let subscribed = state.before_error.is_some() && out.protocol() == Protocol::Resp2;
+    if cmd.is("auth") && !subscribed {
+        let info = client_info(state.id, &state.peer, &state.name);
+        serve_auth(auth, out, cmd, &info);
         return true;
     }
-    if cmd.is("hello") {
+    if cmd.is("hello") && !subscribed {
         return check_hello(state, cmd);
     }
     let table = state.commands.as_deref();

@@ -73,6 +73,13 @@ pub(crate) fn command_specs(acl: bool) -> Vec<CommandSpec> {
             "O(N)",
         ),
         sub(
+            "acl|help",
+            2,
+            Flags::LOADING | Flags::STALE,
+            "Show helpful text about the different subcommands",
+            "O(1)",
+        ),
+        sub(
             "acl|getuser",
             3,
             admin,

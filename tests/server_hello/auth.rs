@@ -140,6 +140,22 @@ fn a_pub_sub_session_is_checked_too() {
         b"-NOPERM this user has no permissions to access one of the channels used as arguments\r\n",
     );
     c.expect(b"*3\r\n$10\r\npsubscribe\r\n$6\r\nnews.*\r\n:2\r\n");
+    // A RESP2 subscriber may not run AUTH (nor log in with HELLO), as in Redis.
+    call(
+        &mut c,
+        &["AUTH", "s3cret"],
+        b"-ERR Can't execute 'auth': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n",
+    );
+    call(
+        &mut c,
+        &["HELLO", "3", "AUTH", "default", "s3cret"],
+        b"-ERR Can't execute 'hello': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n",
+    );
+    call(
+        &mut c,
+        &["SUBSCRIBE", "other"],
+        b"-NOPERM this user has no permissions to access one of the channels used as arguments\r\n",
+    );
     // RESET inside the session: back to the default user, who must authenticate.
     c.send(b"RESET\r\n");
     c.expect(b"+RESET\r\n");
