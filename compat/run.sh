@@ -296,7 +296,7 @@ if [ "${COMPAT_ONLY:-}" != cluster ]; then
                 "$PY" "$HERE/clients/acl_clients.py" --label "$target" --addr "$tcp" --open "$open" \
                 --tls "$tls" --ca "$CERT" --cert "$CLIENT_CERT" --key "$CLIENT_KEY"
             run_check "node-redis and ioredis logging in to $target" \
-                node "$HERE/clients/acl_node.mjs" "$target" "$tcp"
+                node "$HERE/clients/acl_node.mjs" "$target" "$tcp" "$tls" "$CERT" "$CLIENT_CERT" "$CLIENT_KEY"
             run_check "redis-cli and redis-benchmark logging in to $target" \
                 "$HERE/clients/acl_tools.sh" "$target" "${tcp%:*}" "${tcp##*:}" \
                 "${tls##*:}" "$CERT" "$CLIENT_CERT" "$CLIENT_KEY"

@@ -55,6 +55,13 @@ if [ -n "$TLS_PORT" ]; then
     report "redis-cli over TLS with a client certificate, --user --pass" "v" \
         "$(tls --cert "$CLIENT_CERT" --key "$CLIENT_KEY" --user app --pass app-pw set app:tls v >/dev/null
            tls --cert "$CLIENT_CERT" --key "$CLIENT_KEY" --user app --pass app-pw get app:tls)"
+    out=$(redis-benchmark -h "$HOST" -p "$TLS_PORT" --tls --cacert "$SERVER_CA" \
+        --cert "$CLIENT_CERT" --key "$CLIENT_KEY" -a compat-secret -n 1000 -c 2 -q -t get 2>&1 | tr '\r' '\n')
+    if echo "$out" | grep -q '^GET: .* requests per second'; then
+        report "redis-benchmark over TLS with a client certificate, -a" ok ok
+    else
+        report "redis-benchmark over TLS with a client certificate, -a" "a GET: line" "$out"
+    fi
     got=$(tls -a compat-secret ping)
     if [ "$got" != PONG ]; then
         report "redis-cli over TLS without a client certificate is refused" ok ok
