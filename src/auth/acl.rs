@@ -44,7 +44,7 @@ pub enum AclError {
         path: PathBuf,
         /// The line number.
         line: usize,
-        /// Why.
+        /// What follows `path:line` in Redis's message (`": Syntax error"`).
         reason: String,
     },
     /// The ACL file could not be read or written.
@@ -60,7 +60,7 @@ impl fmt::Display for AclError {
                 write!(f, "Error in ACL SETUSER modifier '{op}': {reason}")
             }
             AclError::File { path, line, reason } => {
-                write!(f, "{}:{line}: {reason}", path.display())
+                write!(f, "{}:{line}{reason}", path.display())
             }
             AclError::Io(e) => write!(f, "{e}"),
             AclError::NoFile => f.write_str(
@@ -407,27 +407,21 @@ fn parse_file(
         let Some((first, rest)) = words.split_first() else {
             continue;
         };
-        if *first != b"user" {
-            return Err(err(i + 1, "line should start with user keyword".into()));
-        }
+        let start = " should start with user keyword followed by the username";
         let Some((name, ops)) = rest.split_first() else {
-            return Err(err(i + 1, "user name is missing".into()));
+            return Err(err(i + 1, start.into()));
         };
+        if *first != b"user" {
+            return Err(err(i + 1, start.into()));
+        }
         let name = String::from_utf8_lossy(name).into_owned();
         if users.contains_key(&name) {
-            return Err(err(i + 1, format!("Duplicate user '{name}' found")));
+            return Err(err(i + 1, format!(": Duplicate user '{name}' found")));
         }
         let mut user = User::new(&name);
         for op in ops {
-            user.apply(op, table).map_err(|reason| {
-                err(
-                    i + 1,
-                    format!(
-                        "Error in user declaration '{}': {reason}",
-                        String::from_utf8_lossy(op)
-                    ),
-                )
-            })?;
+            user.apply(op, table)
+                .map_err(|reason| err(i + 1, format!(": {reason}")))?;
         }
         users.insert(name, Arc::new(user));
     }

@@ -119,6 +119,10 @@ pub(crate) fn serve(ctx: Ctx<'_>, cmd: &Command<'_>) {
         }
         b"load" => match acl.reload() {
             Ok(()) => out.write_string("OK"),
+            Err(e @ super::AclError::File { .. }) => out.write_error(format!(
+                "ERR {e}. WARNING: ACL errors detected, no change to the previously active \
+                 ACL rules was performed"
+            )),
             Err(e) => out.write_error(format!("ERR {e}")),
         },
         b"save" => match acl.save() {

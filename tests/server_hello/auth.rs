@@ -400,3 +400,51 @@ fn a_handler_without_a_command_table() {
     );
     call(&mut c, &["ACL", "WHOAMI"], b"$7\r\ndefault\r\n");
 }
+
+#[test]
+fn acl_file_load_and_save() {
+    let path = std::env::temp_dir().join(format!("redcon-auth-{}.acl", std::process::id()));
+    std::fs::write(
+        &path,
+        "user default on >pw ~* &* +@all\n\nuser ro on >r %R~* -@all +@read\n",
+    )
+    .unwrap();
+    let acl = Acl::new();
+    acl.load_file(&path).unwrap();
+    let h = start(Server::new(kv()).acl(acl));
+    let mut c = connect(&h);
+    call(&mut c, &["AUTH", "ro", "r"], b"+OK\r\n");
+    call(&mut c, &["AUTH", "pw"], b"+OK\r\n");
+    call(
+        &mut c,
+        &["ACL", "SETUSER", "new", "on", ">n", "~n:*", "+get"],
+        b"+OK\r\n",
+    );
+    call(&mut c, &["ACL", "SAVE"], b"+OK\r\n");
+    let saved = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(saved.lines().count(), 3, "{saved}");
+    assert!(
+        saved.contains("user new on #") && saved.contains("~n:* resetchannels -@all +get\n"),
+        "{saved}"
+    );
+    // A bad file changes nothing, and says where it is wrong as Redis does.
+    std::fs::write(&path, "user default on >pw ~* &* +@all\nuser x on bogus\n").unwrap();
+    let want = format!(
+        "-ERR {}:2: Syntax error. WARNING: ACL errors detected, no change to the previously active ACL rules was performed\r\n",
+        path.display()
+    );
+    call(&mut c, &["ACL", "LOAD"], want.as_bytes());
+    call(
+        &mut c,
+        &["ACL", "USERS"],
+        b"*3\r\n$7\r\ndefault\r\n$3\r\nnew\r\n$2\r\nro\r\n",
+    );
+    // Loading a file without the user a connection runs as closes that connection.
+    std::fs::write(&path, "user default on >pw ~* &* +@all\n").unwrap();
+    let mut ro = connect(&h);
+    call(&mut ro, &["AUTH", "ro", "r"], b"+OK\r\n");
+    call(&mut c, &["ACL", "LOAD"], b"+OK\r\n");
+    ro.send(&request(&["GET", "k"]));
+    ro.expect_eof();
+    std::fs::remove_file(&path).unwrap();
+}
