@@ -4,6 +4,11 @@
 //! Redis lets through: `AUTH`, `HELLO`, `QUIT`, `RESET`), `-NOPERM` for what its user may
 //! not run, and the `ACL` command of the built-in ACL. Also what a connection starts
 //! with, and Redis's tighter request limits while it has not authenticated.
+//!
+//! Links between cluster nodes (a node forwarding `PUBLISH` to the others) are ordinary
+//! client connections as far as this step goes: with access control on, the forwarding
+//! side must log in first (`AUTH user pass` on each link, with credentials the node is
+//! configured with), and its user needs `+publish` and the channels it forwards.
 
 use super::acl::Acl;
 use super::{acl_cmd, Authenticator, Denial, Refusal};
