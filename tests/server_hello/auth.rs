@@ -305,6 +305,22 @@ fn permissions_of_acl_users() {
         &["ACL", "DRYRUN", "app", "get", "x"],
         b"$50\r\nThis user has no permissions to access the 'x' key\r\n",
     );
+    // Failed logins are logged too, alike ones counted in one entry.
+    let mut intruder = connect(&h);
+    call(&mut intruder, &["AUTH", "app", "guess1"], WRONGPASS);
+    call(&mut intruder, &["AUTH", "app", "guess2"], WRONGPASS);
+    admin.send(&request(&["ACL", "LOG", "1"]));
+    let text = String::from_utf8_lossy(&admin.reply()).into_owned();
+    for part in [
+        "$5\r\ncount\r\n:2\r\n",
+        "$6\r\nreason\r\n$4\r\nauth\r\n",
+        "$6\r\nobject\r\n$4\r\nAUTH\r\n",
+        "$8\r\nusername\r\n$3\r\napp\r\n",
+    ] {
+        assert!(text.contains(part), "{part:?} not in {text}");
+    }
+    call(&mut admin, &["ACL", "LOG", "RESET"], b"+OK\r\n");
+    call(&mut admin, &["ACL", "LOG"], b"*0\r\n");
     // Deleting a user closes its connections.
     call(&mut admin, &["ACL", "DELUSER", "app"], b":1\r\n");
     c.send(&request(&["GET", "foo"]));
