@@ -51,6 +51,8 @@ pub enum AclError {
     Io(std::io::Error),
     /// `ACL LOAD` / `ACL SAVE` without an ACL file.
     NoFile,
+    /// A selector's `(` was never closed: Redis's whole message.
+    Selector(String),
 }
 
 impl fmt::Display for AclError {
@@ -63,6 +65,7 @@ impl fmt::Display for AclError {
                 write!(f, "{}:{line}{reason}", path.display())
             }
             AclError::Io(e) => write!(f, "{e}"),
+            AclError::Selector(msg) => f.write_str(msg),
             AclError::NoFile => f.write_str(
                 "This Redis instance is not configured to use an ACL file. You may want to \
                  specify users via the ACL SETUSER command and then issue a CONFIG REWRITE \
@@ -242,7 +245,8 @@ impl Acl {
     /// # Ok::<(), redcon::auth::AclError>(())
     /// ```
     pub fn set_user(&self, name: &str, rules: &str) -> Result<(), AclError> {
-        let ops: Vec<&[u8]> = rules.split_whitespace().map(str::as_bytes).collect();
+        let ops = super::user::split_rules(rules.as_bytes()).map_err(AclError::Selector)?;
+        let ops: Vec<&[u8]> = ops.iter().map(Vec::as_slice).collect();
         self.set_user_ops(name, &ops)
     }
 
@@ -254,6 +258,9 @@ impl Acl {
             None => User::new(name),
         };
         for op in ops {
+            if op.starts_with(b"(") && !op.ends_with(b")") {
+                return Err(AclError::Selector(super::user::unmatched(op)));
+            }
             user.apply(op, table).map_err(|reason| AclError::Rule {
                 op: String::from_utf8_lossy(op).into_owned(),
                 reason,
@@ -400,10 +407,8 @@ fn parse_file(
         reason,
     };
     for (i, line) in text.split(|&b| b == b'\n').enumerate() {
-        let words: Vec<&[u8]> = line
-            .split(|b| b.is_ascii_whitespace())
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words = super::user::split_rules(line).map_err(|e| err(i + 1, format!(": {e}")))?;
+        let words: Vec<&[u8]> = words.iter().map(Vec::as_slice).collect();
         let Some((first, rest)) = words.split_first() else {
             continue;
         };

@@ -155,14 +155,23 @@ fn getuser(acl: &Acl, out: &mut Writer, name: &[u8]) {
     for p in &user.passwords {
         out.write_bulk(super::user::hex(p));
     }
-    out.write_bulk("commands");
-    out.write_bulk(user.commands_text());
-    out.write_bulk("keys");
-    out.write_bulk(user.keys_text());
-    out.write_bulk("channels");
-    out.write_bulk(user.channels_text());
+    selector(out, &user.root);
     out.write_bulk("selectors");
-    out.write_array(0);
+    out.write_array(user.selectors.len());
+    for s in &user.selectors {
+        out.write_map(3);
+        selector(out, s);
+    }
+}
+
+/// A selector's `commands`, `keys` and `channels` entries.
+fn selector(out: &mut Writer, s: &super::selector::Selector) {
+    out.write_bulk("commands");
+    out.write_bulk(s.commands_text());
+    out.write_bulk("keys");
+    out.write_bulk(s.keys_text());
+    out.write_bulk("channels");
+    out.write_bulk(s.channels_text());
 }
 
 fn cat(out: &mut Writer, category: Option<&[u8]>, table: Option<&CommandTable>) {

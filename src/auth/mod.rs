@@ -44,6 +44,7 @@
 mod acl;
 mod acl_cmd;
 pub(crate) mod check;
+mod selector;
 mod specs;
 mod user;
 

@@ -1,10 +1,10 @@
-//! One ACL user as Redis 7 keeps it: on/off, SHA-256 passwords or `nopass`, command
-//! rules, key patterns with read/write flags and channel patterns; the rule language
-//! (`ACL SETUSER` modifiers and ACL file lines) that changes it, the description `ACL
-//! LIST` and `ACL GETUSER` show, and the permission checks made before a command runs.
+//! One ACL user as Redis 7 keeps it: on/off, SHA-256 passwords or `nopass`, and its
+//! permissions — a root selector and any further selectors (`src/auth/selector.rs`);
+//! the user modifiers of the rule language (`ACL SETUSER`, ACL file lines), the
+//! description `ACL LIST` shows, and the check of a command against every selector.
 
-use crate::commands::{AclCategories, CommandSpec, CommandTable, Flags, KeyFlags};
-use crate::glob::glob_match;
+pub(crate) use super::selector::{Denied, Selector, SYNTAX};
+use crate::commands::{CommandSpec, CommandTable};
 use crate::resp::Command;
 use sha2::{Digest, Sha256};
 
@@ -48,55 +48,6 @@ pub(crate) fn same_hash(a: &Hash, b: &Hash) -> bool {
     std::hint::black_box(diff) == 0
 }
 
-/// What a `+`/`-` command rule names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Target {
-    /// `@category`.
-    Category(AclCategories, String),
-    /// A command, with all its subcommands.
-    Command(String),
-    /// `command|subcommand` of a command that has subcommands.
-    Sub(String, String),
-    /// `command|arg` of a command without subcommands: allowed when its first argument
-    /// is `arg` (only `+` is accepted, as in Redis).
-    FirstArg(String, Vec<u8>),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Rule {
-    allow: bool,
-    target: Target,
-}
-
-impl Rule {
-    fn text(&self) -> String {
-        let sign = if self.allow { '+' } else { '-' };
-        match &self.target {
-            Target::Category(_, name) => format!("{sign}@{name}"),
-            Target::Command(c) => format!("{sign}{c}"),
-            Target::Sub(c, s) => format!("{sign}{c}|{s}"),
-            Target::FirstArg(c, a) => format!("{sign}{c}|{}", String::from_utf8_lossy(a)),
-        }
-    }
-}
-
-/// A key pattern and what it grants.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct KeyPattern {
-    pattern: Vec<u8>,
-    read: bool,
-    write: bool,
-}
-
-/// Why a command was refused, in the order Redis checks: the command itself, then its
-/// keys, then its channels. Key and channel denials name the argument's index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Denied {
-    Command,
-    Key(usize),
-    Channel(usize),
-}
-
 /// One user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct User {
@@ -106,24 +57,57 @@ pub(crate) struct User {
     /// `sanitize-payload` / `skip-sanitize-payload` as last set (shown by `ACL LIST`).
     sanitize: Option<bool>,
     pub(crate) passwords: Vec<Hash>,
-    /// `+@all` (true) or `-@all` before the rules.
-    all_commands: bool,
-    rules: Vec<Rule>,
-    all_keys: bool,
-    keys: Vec<KeyPattern>,
-    all_channels: bool,
-    channels: Vec<Vec<u8>>,
+    /// The permissions given outside parentheses.
+    pub(crate) root: Selector,
+    /// Those given in parentheses, `(~temp:* +@all)`.
+    pub(crate) selectors: Vec<Selector>,
 }
 
-/// The reason an `ACL SETUSER` modifier was refused, as Redis words it.
-pub(crate) const SYNTAX: &str = "Syntax error";
-const UNKNOWN: &str = "Unknown command or category name in ACL";
 const BAD_HASH: &str =
     "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters";
 const NO_SUCH_PASSWORD: &str = "The password you are trying to remove from the user does not exist";
-const KEY_AFTER_ALL: &str = "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns";
-const CHANNEL_AFTER_ALL: &str = "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels";
-const FIRSTARG_DENY: &str = "Allowing first-arg of a subcommand is not supported";
+
+/// Redis's error for a selector whose `(` is never closed (not wrapped in the
+/// modifier error).
+pub(crate) fn unmatched(op: &[u8]) -> String {
+    format!(
+        "Unmatched parenthesis in acl selector starting at '{}'.",
+        String::from_utf8_lossy(op)
+    )
+}
+
+/// Splits rules as Redis's ACL file parser does: on whitespace, with the words from one
+/// starting with `(` to one ending with `)` joined back into one selector.
+///
+/// # Errors
+/// [`unmatched`]'s text for a `(` never closed.
+pub(crate) fn split_rules(text: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut open: Option<Vec<u8>> = None;
+    for word in text
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+    {
+        match open.as_mut() {
+            Some(sel) => {
+                sel.push(b' ');
+                sel.extend_from_slice(word);
+            }
+            None if word.starts_with(b"(") => open = Some(word.to_vec()),
+            None => {
+                out.push(word.to_vec());
+                continue;
+            }
+        }
+        if open.as_ref().is_some_and(|s| s.ends_with(b")")) {
+            out.extend(open.take());
+        }
+    }
+    match open {
+        Some(sel) => Err(unmatched(&sel)),
+        None => Ok(out),
+    }
+}
 
 impl User {
     /// A new user as `ACL SETUSER name` makes it: off, no password, no commands, no
@@ -135,12 +119,8 @@ impl User {
             nopass: false,
             sanitize: None,
             passwords: Vec::new(),
-            all_commands: false,
-            rules: Vec::new(),
-            all_keys: false,
-            keys: Vec::new(),
-            all_channels: false,
-            channels: Vec::new(),
+            root: Selector::default(),
+            selectors: Vec::new(),
         }
     }
 
@@ -149,9 +129,7 @@ impl User {
         let mut u = User::new("default");
         u.enabled = true;
         u.nopass = true;
-        u.all_commands = true;
-        u.all_keys = true;
-        u.all_channels = true;
+        u.root = Selector::everything();
         u
     }
 
@@ -173,31 +151,15 @@ impl User {
                 self.nopass = false;
                 self.passwords.clear();
             }
-            b"allkeys" => {
-                self.all_keys = true;
-                self.keys.clear();
-            }
-            b"resetkeys" => {
-                self.all_keys = false;
-                self.keys.clear();
-            }
-            b"allchannels" => {
-                self.all_channels = true;
-                self.channels.clear();
-            }
-            b"resetchannels" => {
-                self.all_channels = false;
-                self.channels.clear();
-            }
-            b"allcommands" => self.set_all_commands(true),
-            b"nocommands" => self.set_all_commands(false),
             b"sanitize-payload" => self.sanitize = Some(true),
             b"skip-sanitize-payload" => self.sanitize = Some(false),
-            b"clearselectors" => {}
+            b"clearselectors" => self.selectors.clear(),
             b"reset" => {
-                for op in ["resetpass", "resetkeys", "resetchannels", "off", "-@all"] {
-                    self.apply(op.as_bytes(), table)?;
-                }
+                self.nopass = false;
+                self.passwords.clear();
+                self.enabled = false;
+                self.root = Selector::default();
+                self.selectors.clear();
                 self.sanitize = Some(true);
             }
             _ => return self.apply_prefixed(op, table),
@@ -206,63 +168,36 @@ impl User {
     }
 
     fn apply_prefixed(&mut self, op: &[u8], table: Option<&CommandTable>) -> Result<(), String> {
-        let (first, rest) = match op.split_first() {
-            Some((f, r)) => (*f, r),
-            None => return Err(SYNTAX.into()),
+        let Some((&first, rest)) = op.split_first() else {
+            return Err(SYNTAX.into());
         };
         match first {
-            b'>' => {
-                self.add_password(sha256(rest));
-                Ok(())
-            }
-            b'#' => {
-                let hash = parse_hex(rest).ok_or(BAD_HASH)?;
-                self.add_password(hash);
-                Ok(())
-            }
-            b'<' => self.remove_password(&sha256(rest)),
-            b'!' => {
-                let hash = parse_hex(rest).ok_or(BAD_HASH)?;
-                self.remove_password(&hash)
-            }
-            b'~' => self.add_key_pattern(rest, true, true),
-            b'%' => {
-                let tilde = rest.iter().position(|&b| b == b'~').ok_or(SYNTAX)?;
-                let (mut read, mut write) = (false, false);
-                for &f in &rest[..tilde] {
-                    match f.to_ascii_uppercase() {
-                        b'R' => read = true,
-                        b'W' => write = true,
-                        _ => return Err(SYNTAX.into()),
+            b'>' => self.add_password(sha256(rest)),
+            b'#' => self.add_password(parse_hex(rest).ok_or(BAD_HASH)?),
+            b'<' => return self.remove_password(&sha256(rest)),
+            b'!' => return self.remove_password(&parse_hex(rest).ok_or(BAD_HASH)?),
+            b'(' => {
+                let Some(inner) = rest.strip_suffix(b")") else {
+                    return Err(unmatched(op));
+                };
+                let mut selector = Selector::default();
+                for word in inner
+                    .split(|b| b.is_ascii_whitespace())
+                    .filter(|w| !w.is_empty())
+                {
+                    if !selector.apply(word, table)? {
+                        return Err(SYNTAX.into());
                     }
                 }
-                if !read && !write {
+                self.selectors.push(selector);
+            }
+            _ => {
+                if !self.root.apply(op, table)? {
                     return Err(SYNTAX.into());
                 }
-                self.add_key_pattern(&rest[tilde + 1..], read, write)
             }
-            b'&' => {
-                if rest == b"*" {
-                    self.all_channels = true;
-                    self.channels.clear();
-                    return Ok(());
-                }
-                if self.all_channels {
-                    return Err(CHANNEL_AFTER_ALL.into());
-                }
-                if !self.channels.iter().any(|c| c == rest) {
-                    self.channels.push(rest.to_vec());
-                }
-                Ok(())
-            }
-            b'+' | b'-' => self.add_command_rule(first == b'+', rest, table),
-            _ => Err(SYNTAX.into()),
         }
-    }
-
-    fn set_all_commands(&mut self, on: bool) {
-        self.all_commands = on;
-        self.rules.clear();
+        Ok(())
     }
 
     fn add_password(&mut self, hash: Hash) {
@@ -282,117 +217,16 @@ impl User {
         Ok(())
     }
 
-    fn add_key_pattern(&mut self, pattern: &[u8], read: bool, write: bool) -> Result<(), String> {
-        if pattern == b"*" && read && write {
-            self.all_keys = true;
-            self.keys.clear();
-            return Ok(());
-        }
-        if self.all_keys {
-            // `*` with fewer permissions adds nothing to all keys; anything else is
-            // refused.
-            return if pattern == b"*" {
-                Ok(())
-            } else {
-                Err(KEY_AFTER_ALL.into())
-            };
-        }
-        match self.keys.iter_mut().find(|k| k.pattern == pattern) {
-            Some(k) => {
-                k.read |= read;
-                k.write |= write;
-            }
-            None => self.keys.push(KeyPattern {
-                pattern: pattern.to_vec(),
-                read,
-                write,
-            }),
-        }
-        Ok(())
-    }
-
-    fn add_command_rule(
-        &mut self,
-        allow: bool,
-        name: &[u8],
-        table: Option<&CommandTable>,
-    ) -> Result<(), String> {
-        let name = std::str::from_utf8(name).map_err(|_| UNKNOWN)?;
-        let target = if let Some(cat) = name.strip_prefix('@') {
-            if cat.eq_ignore_ascii_case("all") {
-                self.set_all_commands(allow);
-                return Ok(());
-            }
-            let set = AclCategories::from_name(cat).ok_or(UNKNOWN)?;
-            Target::Category(set, cat.to_ascii_lowercase())
-        } else if let Some((cmd, sub)) = name.split_once('|') {
-            let cmd = cmd.to_ascii_lowercase();
-            match table {
-                Some(t) => {
-                    t.get(&cmd).ok_or(UNKNOWN)?;
-                    if t.subcommands(&cmd).next().is_some() {
-                        let full = format!("{cmd}|{}", sub.to_ascii_lowercase());
-                        t.get(&full).ok_or(UNKNOWN)?;
-                        Target::Sub(cmd, sub.to_ascii_lowercase())
-                    } else if !allow {
-                        return Err(UNKNOWN.into());
-                    } else if sub.is_empty() || sub.contains('|') {
-                        return Err(SYNTAX.into());
-                    } else {
-                        Target::FirstArg(cmd, sub.as_bytes().to_vec())
-                    }
-                }
-                None if sub.is_empty() => return Err(SYNTAX.into()),
-                None => Target::Sub(cmd, sub.to_ascii_lowercase()),
-            }
-        } else {
-            let cmd = name.to_ascii_lowercase();
-            if let Some(t) = table {
-                t.get(&cmd).ok_or(UNKNOWN)?;
-            }
-            Target::Command(cmd)
-        };
-        if let Target::FirstArg(..) = target
-            && !allow
-        {
-            return Err(FIRSTARG_DENY.into());
-        }
-        // A rule for the same command or subcommand replaces the earlier one, as the
-        // later rule decides anyway; categories are kept in order.
-        // A rule for a whole command also replaces those for its subcommands.
-        match &target {
-            Target::Category(..) => {}
-            Target::Command(c) => self.rules.retain(|r| match &r.target {
-                Target::Command(x) | Target::Sub(x, _) | Target::FirstArg(x, _) => x != c,
-                Target::Category(..) => true,
-            }),
-            _ => self.rules.retain(|r| r.target != target),
-        }
-        self.rules.push(Rule { allow, target });
-        Ok(())
-    }
-
     /// The description `ACL LIST` shows after `user <name> `.
     pub(crate) fn describe(&self) -> String {
-        let mut out = Vec::new();
-        out.extend(self.flags());
+        let mut out = self.flags();
         for p in &self.passwords {
             out.push(format!("#{}", hex(p)));
         }
-        let keys = self.keys_text();
-        if !keys.is_empty() {
-            out.push(keys);
+        out.push(self.root.describe());
+        for s in &self.selectors {
+            out.push(format!("({})", s.describe()));
         }
-        if self.all_channels {
-            out.push("&*".into());
-        } else {
-            out.push("resetchannels".into());
-            let chans = self.channels_text();
-            if !chans.is_empty() {
-                out.push(chans);
-            }
-        }
-        out.push(self.commands_text());
         out.join(" ")
     }
 
@@ -410,49 +244,6 @@ impl User {
         f
     }
 
-    /// The command rules, starting with `+@all` or `-@all`.
-    pub(crate) fn commands_text(&self) -> String {
-        let mut out = String::from(if self.all_commands { "+@all" } else { "-@all" });
-        for r in &self.rules {
-            out.push(' ');
-            out.push_str(&r.text());
-        }
-        out
-    }
-
-    /// The key patterns, space-separated (`~*` for all keys).
-    pub(crate) fn keys_text(&self) -> String {
-        if self.all_keys {
-            return "~*".into();
-        }
-        let parts: Vec<String> = self
-            .keys
-            .iter()
-            .map(|k| {
-                let prefix = match (k.read, k.write) {
-                    (true, true) => "~",
-                    (true, false) => "%R~",
-                    _ => "%W~",
-                };
-                format!("{prefix}{}", String::from_utf8_lossy(&k.pattern))
-            })
-            .collect();
-        parts.join(" ")
-    }
-
-    /// The channel patterns, space-separated (`&*` for all channels).
-    pub(crate) fn channels_text(&self) -> String {
-        if self.all_channels {
-            return "&*".into();
-        }
-        let parts: Vec<String> = self
-            .channels
-            .iter()
-            .map(|c| format!("&{}", String::from_utf8_lossy(c)))
-            .collect();
-        parts.join(" ")
-    }
-
     /// Whether `password` is one of this user's (or the user has `nopass`). Every
     /// stored digest is compared, in constant time each.
     pub(crate) fn check_password(&self, password: &[u8]) -> bool {
@@ -467,109 +258,28 @@ impl User {
         ok
     }
 
-    /// Whether this user may run `cmd` (described by `spec`, when the server's table
-    /// has it), as Redis's `ACLSelectorCheckCmd`: the command, then the keys, then the
-    /// channels.
+    /// Whether this user may run `cmd`: if any selector allows it. Otherwise the
+    /// refusal Redis reports (`ACLCheckAllUserCommandPerm`): a channel over a key over
+    /// the command, and among equals the one at the later argument.
     pub(crate) fn check(
         &self,
         cmd: &Command<'_>,
         spec: Option<&CommandSpec>,
     ) -> Result<(), Denied> {
-        if !self.command_allowed(cmd, spec) {
-            return Err(Denied::Command);
-        }
-        if !self.all_keys
-            && let Some(spec) = spec
-            && spec.has_keys()
-            && let Ok(refs) = spec.key_refs(cmd)
-        {
-            for r in refs {
-                if !self.key_allowed(&cmd[r.pos], r.flags) {
-                    return Err(Denied::Key(r.pos));
-                }
-            }
-        }
-        if !self.all_channels {
-            self.channels_allowed(cmd)?;
-        }
-        Ok(())
-    }
-
-    fn command_allowed(&self, cmd: &Command<'_>, spec: Option<&CommandSpec>) -> bool {
-        // Commands a client may run before authenticating need no permission either
-        // (Redis's `ACLSelectorCheckCmd`).
-        let no_auth = match spec {
-            Some(s) => s.command_flags().contains(Flags::NO_AUTH),
-            None => ["auth", "hello", "quit", "reset"].iter().any(|n| cmd.is(n)),
+        let rank = |d: Denied| match d {
+            Denied::Command => (1, 0),
+            Denied::Key(i) => (2, i),
+            Denied::Channel(i) => (4, i),
         };
-        if self.all_commands && self.rules.is_empty() || no_auth {
-            return true;
-        }
-        let lowered;
-        let full = match spec {
-            Some(s) => s.name(),
-            None => {
-                lowered = String::from_utf8_lossy(cmd.name()).to_ascii_lowercase();
-                &lowered
-            }
-        };
-        let (parent, sub) = match full.split_once('|') {
-            Some((p, s)) => (p, Some(s)),
-            None => (full, None),
-        };
-        let categories = spec.map(|s| s.acl_categories()).unwrap_or_default();
-        let mut allowed = self.all_commands;
-        for r in &self.rules {
-            let applies = match &r.target {
-                Target::Category(c, _) => categories.contains(*c),
-                Target::Command(c) => c == parent,
-                Target::Sub(c, s) => c == parent && sub == Some(s.as_str()),
-                Target::FirstArg(c, a) => {
-                    c == parent && cmd.get(1).is_some_and(|arg| arg.eq_ignore_ascii_case(a))
-                }
-            };
-            if applies {
-                allowed = r.allow;
+        let mut worst = Denied::Command;
+        for s in std::iter::once(&self.root).chain(&self.selectors) {
+            match s.check(cmd, spec) {
+                Ok(()) => return Ok(()),
+                Err(d) if rank(d) > rank(worst) => worst = d,
+                Err(_) => {}
             }
         }
-        allowed
-    }
-
-    fn key_allowed(&self, key: &[u8], flags: KeyFlags) -> bool {
-        let read = flags.contains(KeyFlags::ACCESS);
-        let write = flags.intersects(KeyFlags::INSERT | KeyFlags::DELETE | KeyFlags::UPDATE);
-        self.keys
-            .iter()
-            .any(|k| (!read || k.read) && (!write || k.write) && glob_match(&k.pattern, key))
-    }
-
-    fn channels_allowed(&self, cmd: &Command<'_>) -> Result<(), Denied> {
-        let name = cmd.name();
-        let (first, last, pattern) =
-            if name.eq_ignore_ascii_case(b"publish") || name.eq_ignore_ascii_case(b"spublish") {
-                (1, 2, false)
-            } else if name.eq_ignore_ascii_case(b"subscribe")
-                || name.eq_ignore_ascii_case(b"ssubscribe")
-            {
-                (1, cmd.len(), false)
-            } else if name.eq_ignore_ascii_case(b"psubscribe") {
-                (1, cmd.len(), true)
-            } else {
-                return Ok(());
-            };
-        for i in first..last.min(cmd.len()) {
-            let ch = &cmd[i];
-            let ok = if pattern {
-                // A pattern subscription must be one of the user's patterns, literally.
-                self.channels.iter().any(|c| c == ch)
-            } else {
-                self.channels.iter().any(|c| glob_match(c, ch))
-            };
-            if !ok {
-                return Err(Denied::Channel(i));
-            }
-        }
-        Ok(())
+        Err(worst)
     }
 }
 
@@ -579,8 +289,8 @@ mod tests {
 
     fn user(rules: &str) -> User {
         let mut u = User::new("u");
-        for r in rules.split_whitespace() {
-            u.apply(r.as_bytes(), None).unwrap();
+        for r in split_rules(rules.as_bytes()).unwrap() {
+            u.apply(&r, None).unwrap();
         }
         u
     }
@@ -600,7 +310,15 @@ mod tests {
             user("reset").describe(),
             "off sanitize-payload resetchannels -@all"
         );
-        assert_eq!(user("+@hash +set -@all +get").commands_text(), "-@all +get");
+        assert_eq!(
+            user("+@hash +set -@all +get").root.commands_text(),
+            "-@all +get"
+        );
+        assert_eq!(
+            user("on (~k* +get) (%R~r* &c* +@read -get)").describe(),
+            "on resetchannels -@all (~k* resetchannels -@all +get) (%R~r* resetchannels &c* -@all +@read -get)"
+        );
+        assert_eq!(user("(~a +get) clearselectors").selectors.len(), 0);
         assert_eq!(user("on nopass >x").flags(), ["on"]);
         assert_eq!(user(">x nopass").passwords.len(), 0);
         assert_eq!(
@@ -613,12 +331,23 @@ mod tests {
     fn refused_modifiers() {
         let mut u = User::new("u");
         assert_eq!(u.apply(b"bogus", None).unwrap_err(), SYNTAX);
-        assert_eq!(u.apply(b"+@nocat", None).unwrap_err(), UNKNOWN);
+        assert_eq!(
+            u.apply(b"+@nocat", None).unwrap_err(),
+            "Unknown command or category name in ACL"
+        );
         assert_eq!(u.apply(b"%X~a", None).unwrap_err(), SYNTAX);
         assert_eq!(u.apply(b"#abc", None).unwrap_err(), BAD_HASH);
         assert_eq!(u.apply(b"<nope", None).unwrap_err(), NO_SUCH_PASSWORD);
         u.apply(b"allkeys", None).unwrap();
-        assert_eq!(u.apply(b"~a", None).unwrap_err(), KEY_AFTER_ALL);
+        assert!(u
+            .apply(b"~a", None)
+            .unwrap_err()
+            .starts_with("Adding a pattern after"));
+        assert_eq!(u.apply(b"(on)", None).unwrap_err(), SYNTAX);
+        assert_eq!(
+            split_rules(b"on (~a +get").unwrap_err(),
+            "Unmatched parenthesis in acl selector starting at '(~a +get'."
+        );
     }
 
     #[test]

@@ -464,3 +464,21 @@ fn acl_file_load_and_save() {
     ro.expect_eof();
     std::fs::remove_file(&path).unwrap();
 }
+
+#[test]
+fn selectors_each_allow_what_they_describe() {
+    let acl = Acl::with_requirepass("admin");
+    // Root: read anything under ro:; a selector: read and write tmp:.
+    acl.set_user("u", "on >pw %R~ro:* -@all +get (~tmp:* +get +set)")
+        .unwrap();
+    let h = start(Server::new(kv()).acl(acl));
+    let mut c = connect(&h);
+    call(&mut c, &["AUTH", "u", "pw"], b"+OK\r\n");
+    call(&mut c, &["GET", "ro:1"], b"$-1\r\n");
+    call(&mut c, &["SET", "tmp:1", "v"], b"+OK\r\n");
+    call(&mut c, &["GET", "tmp:1"], b"$1\r\nv\r\n");
+    let key =
+        b"-NOPERM this user has no permissions to access one of the keys used as arguments\r\n";
+    call(&mut c, &["SET", "ro:1", "v"], key);
+    call(&mut c, &["GET", "other"], key);
+}
