@@ -262,7 +262,9 @@ impl Acl {
                 return Err(AclError::Selector(super::user::unmatched(op)));
             }
             user.apply(op, table).map_err(|reason| AclError::Rule {
-                op: String::from_utf8_lossy(op).into_owned(),
+                // Redis prints the modifier as a C string: up to a NUL.
+                op: String::from_utf8_lossy(op.split(|&b| b == 0).next().unwrap_or_default())
+                    .into_owned(),
                 reason,
             })?;
         }
@@ -299,7 +301,9 @@ impl Acl {
         read(&self.inner.users).keys().cloned().collect()
     }
 
-    /// Every user as `ACL LIST` and the ACL file show it: `user <name> <rules>`.
+    /// Every user as `ACL LIST` and the ACL file show it: `user <name> <rules>` (a
+    /// pattern that is not UTF-8 shown with replacement characters; `ACL LIST` and
+    /// `ACL SAVE` write its bytes as given).
     ///
     /// ```
     /// let acl = redcon::auth::Acl::with_requirepass("secret");
@@ -309,9 +313,17 @@ impl Acl {
     /// );
     /// ```
     pub fn list(&self) -> Vec<String> {
+        self.list_bytes()
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect()
+    }
+
+    /// [`list`](Self::list) with every byte as given.
+    pub(crate) fn list_bytes(&self) -> Vec<Vec<u8>> {
         read(&self.inner.users)
             .values()
-            .map(|u| format!("user {} {}", u.name, u.describe()))
+            .map(|u| [format!("user {} ", u.name).as_bytes(), &u.describe()].concat())
             .collect()
     }
 
@@ -369,10 +381,10 @@ impl Acl {
         let Some(path) = lock(&self.inner.file).clone() else {
             return Err(AclError::NoFile);
         };
-        let mut text = String::new();
-        for line in self.list() {
-            text.push_str(&line);
-            text.push('\n');
+        let mut text = Vec::new();
+        for line in self.list_bytes() {
+            text.extend_from_slice(&line);
+            text.push(b'\n');
         }
         let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
         std::fs::write(&tmp, text).map_err(AclError::Io)?;

@@ -80,7 +80,7 @@ pub(crate) fn serve(ctx: Ctx<'_>, cmd: &Command<'_>) {
             }
         }
         b"list" => {
-            let lines = acl.list();
+            let lines = acl.list_bytes();
             out.write_array(lines.len());
             for l in lines {
                 out.write_bulk(l);

@@ -64,6 +64,14 @@ const KEY_AFTER_ALL: &str = "Adding a pattern after the * pattern (or the 'allke
 const CHANNEL_AFTER_ALL: &str = "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels";
 const FIRSTARG_DENY: &str = "Allowing first-arg of a subcommand is not supported";
 
+/// Whether a pattern holds what Redis refuses in one (`ACLStringHasSpaces`): a space
+/// character (`isspace`) or NUL. Such a pattern could not be written to an ACL file.
+fn has_spaces(pattern: &[u8]) -> bool {
+    pattern
+        .iter()
+        .any(|&b| b == 0 || b == b' ' || (b'\t'..=b'\r').contains(&b))
+}
+
 /// One selector.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Selector {
@@ -150,6 +158,9 @@ impl Selector {
     }
 
     fn add_channel(&mut self, pattern: &[u8]) -> Result<(), String> {
+        if has_spaces(pattern) {
+            return Err(SYNTAX.into());
+        }
         if pattern == b"*" {
             self.all_channels = true;
             self.channels.clear();
@@ -170,6 +181,9 @@ impl Selector {
     }
 
     fn add_key_pattern(&mut self, pattern: &[u8], read: bool, write: bool) -> Result<(), String> {
+        if has_spaces(pattern) {
+            return Err(SYNTAX.into());
+        }
         if pattern == b"*" && read && write {
             self.all_keys = true;
             self.keys.clear();
@@ -260,23 +274,23 @@ impl Selector {
     }
 
     /// The description `ACL LIST` shows: key patterns, channels, command rules.
-    pub(crate) fn describe(&self) -> String {
-        let mut out = Vec::new();
+    pub(crate) fn describe(&self) -> Vec<u8> {
+        let mut out: Vec<Vec<u8>> = Vec::new();
         let keys = self.keys_text();
         if !keys.is_empty() {
             out.push(keys);
         }
         if self.all_channels {
-            out.push("&*".into());
+            out.push(b"&*".to_vec());
         } else {
-            out.push("resetchannels".into());
+            out.push(b"resetchannels".to_vec());
             let chans = self.channels_text();
             if !chans.is_empty() {
                 out.push(chans);
             }
         }
-        out.push(self.commands_text());
-        out.join(" ")
+        out.push(self.commands_text().into_bytes());
+        out.join(&b' ')
     }
 
     /// The command rules, starting with `+@all` or `-@all`.
@@ -289,37 +303,38 @@ impl Selector {
         out
     }
 
-    /// The key patterns, space-separated (`~*` for all keys).
-    pub(crate) fn keys_text(&self) -> String {
+    /// The key patterns, space-separated (`~*` for all keys), their bytes as given.
+    pub(crate) fn keys_text(&self) -> Vec<u8> {
         if self.all_keys {
-            return "~*".into();
+            return b"~*".to_vec();
         }
-        let parts: Vec<String> = self
+        let parts: Vec<Vec<u8>> = self
             .keys
             .iter()
             .map(|k| {
-                let prefix = match (k.read, k.write) {
-                    (true, true) => "~",
-                    (true, false) => "%R~",
-                    _ => "%W~",
+                let prefix: &[u8] = match (k.read, k.write) {
+                    (true, true) => b"~",
+                    (true, false) => b"%R~",
+                    _ => b"%W~",
                 };
-                format!("{prefix}{}", String::from_utf8_lossy(&k.pattern))
+                [prefix, &k.pattern].concat()
             })
             .collect();
-        parts.join(" ")
+        parts.join(&b' ')
     }
 
-    /// The channel patterns, space-separated (`&*` for all channels).
-    pub(crate) fn channels_text(&self) -> String {
+    /// The channel patterns, space-separated (`&*` for all channels), their bytes as
+    /// given.
+    pub(crate) fn channels_text(&self) -> Vec<u8> {
         if self.all_channels {
-            return "&*".into();
+            return b"&*".to_vec();
         }
-        let parts: Vec<String> = self
+        let parts: Vec<Vec<u8>> = self
             .channels
             .iter()
-            .map(|c| format!("&{}", String::from_utf8_lossy(c)))
+            .map(|c| [b"&", &c[..]].concat())
             .collect();
-        parts.join(" ")
+        parts.join(&b' ')
     }
 
     /// Whether this user may run `cmd` (described by `spec`, when the server's table

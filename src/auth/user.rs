@@ -217,17 +217,17 @@ impl User {
         Ok(())
     }
 
-    /// The description `ACL LIST` shows after `user <name> `.
-    pub(crate) fn describe(&self) -> String {
-        let mut out = self.flags();
+    /// The description `ACL LIST` shows after `user <name> `, patterns as given.
+    pub(crate) fn describe(&self) -> Vec<u8> {
+        let mut out: Vec<Vec<u8>> = self.flags().into_iter().map(String::into_bytes).collect();
         for p in &self.passwords {
-            out.push(format!("#{}", hex(p)));
+            out.push(format!("#{}", hex(p)).into_bytes());
         }
         out.push(self.root.describe());
         for s in &self.selectors {
-            out.push(format!("({})", s.describe()));
+            out.push([&b"("[..], &s.describe(), b")"].concat());
         }
-        out.join(" ")
+        out.join(&b' ')
     }
 
     /// The flags `ACL GETUSER` lists.
@@ -287,6 +287,12 @@ impl User {
 mod tests {
     use super::*;
 
+    impl User {
+        fn text(&self) -> String {
+            String::from_utf8(self.describe()).unwrap()
+        }
+    }
+
     fn user(rules: &str) -> User {
         let mut u = User::new("u");
         for r in split_rules(rules.as_bytes()).unwrap() {
@@ -297,17 +303,17 @@ mod tests {
 
     #[test]
     fn describe_like_redis() {
-        assert_eq!(user("").describe(), "off resetchannels -@all");
+        assert_eq!(user("").text(), "off resetchannels -@all");
         assert_eq!(
-            user("on nopass ~* &* +@all").describe(),
+            user("on nopass ~* &* +@all").text(),
             "on nopass ~* &* +@all"
         );
         assert_eq!(
-            user("~a ~a %R~a &x &x").describe(),
+            user("~a ~a %R~a &x &x").text(),
             "off ~a resetchannels &x -@all"
         );
         assert_eq!(
-            user("reset").describe(),
+            user("reset").text(),
             "off sanitize-payload resetchannels -@all"
         );
         assert_eq!(
@@ -315,14 +321,14 @@ mod tests {
             "-@all +get"
         );
         assert_eq!(
-            user("on (~k* +get) (%R~r* &c* +@read -get)").describe(),
+            user("on (~k* +get) (%R~r* &c* +@read -get)").text(),
             "on resetchannels -@all (~k* resetchannels -@all +get) (%R~r* resetchannels &c* -@all +@read -get)"
         );
         assert_eq!(user("(~a +get) clearselectors").selectors.len(), 0);
         assert_eq!(user("on nopass >x").flags(), ["on"]);
         assert_eq!(user(">x nopass").passwords.len(), 0);
         assert_eq!(
-            user(">secret").describe(),
+            user(">secret").text(),
             "off #2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b resetchannels -@all"
         );
     }
@@ -344,6 +350,8 @@ mod tests {
             .unwrap_err()
             .starts_with("Adding a pattern after"));
         assert_eq!(u.apply(b"(on)", None).unwrap_err(), SYNTAX);
+        assert_eq!(User::new("v").apply(b"~a\0b", None).unwrap_err(), SYNTAX);
+        assert_eq!(User::new("v").apply(b"&a\tb", None).unwrap_err(), SYNTAX);
         assert_eq!(
             split_rules(b"on (~a +get").unwrap_err(),
             "Unmatched parenthesis in acl selector starting at '(~a +get'."
