@@ -5,12 +5,16 @@
 use super::user::User;
 use super::{Authenticator, Denial, Refusal};
 use crate::commands::{CommandSpec, CommandTable};
+use crate::io::Socket;
 use crate::resp::Command;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
+use std::net::Shutdown;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{
+    Arc, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
+};
 use std::time::Instant;
 
 /// Entries `ACL LOG` keeps (Redis's `acllog-max-len` default).
@@ -95,6 +99,9 @@ struct Inner {
     log: Mutex<VecDeque<LogEntry>>,
     file: Mutex<Option<PathBuf>>,
     commands: OnceLock<Arc<CommandTable>>,
+    /// The sockets of the connections logged in as each user (other than by being
+    /// `default` from the start), to disconnect them when the user goes away.
+    sessions: Mutex<HashMap<String, Vec<Weak<Socket>>>>,
 }
 
 /// Redis's ACL: named users, each on or off, with SHA-256 passwords (or `nopass`),
@@ -165,6 +172,7 @@ impl Acl {
                 log: Mutex::new(VecDeque::new()),
                 file: Mutex::new(None),
                 commands: OnceLock::new(),
+                sessions: Mutex::new(HashMap::new()),
             }),
         };
         acl.refresh_default();
@@ -275,8 +283,7 @@ impl Acl {
     }
 
     /// Removes users; returns how many existed. The `default` user cannot be removed
-    /// (it is skipped). Connections logged in as a removed user are closed at their
-    /// next command.
+    /// (it is skipped). Connections logged in as a removed user are closed.
     ///
     /// ```
     /// let acl = redcon::auth::Acl::new();
@@ -286,10 +293,41 @@ impl Acl {
     /// ```
     pub fn delete_users(&self, names: &[&str]) -> usize {
         let mut users = write(&self.inner.users);
-        names
+        let removed: Vec<&str> = names
             .iter()
-            .filter(|n| **n != "default" && users.remove(**n).is_some())
-            .count()
+            .copied()
+            .filter(|n| *n != "default" && users.remove(*n).is_some())
+            .collect();
+        drop(users);
+        for name in &removed {
+            self.disconnect(name);
+        }
+        removed.len()
+    }
+
+    /// Remembers a connection logged in as `user`.
+    pub(crate) fn track(&self, user: &str, socket: Weak<Socket>) {
+        let mut sessions = lock(&self.inner.sessions);
+        let list = sessions.entry(user.to_string()).or_default();
+        list.retain(|s| s.strong_count() > 0);
+        list.push(socket);
+    }
+
+    /// Forgets one connection of `user`.
+    pub(crate) fn untrack(&self, user: &str, socket: &Weak<Socket>) {
+        if let Some(list) = lock(&self.inner.sessions).get_mut(user) {
+            list.retain(|s| !s.ptr_eq(socket) && s.strong_count() > 0);
+        }
+    }
+
+    /// Disconnects every connection logged in as `user`: their reading side is shut,
+    /// so each ends once its replies so far are written (a connection deleting its own
+    /// user still gets the reply).
+    fn disconnect(&self, user: &str) {
+        let sockets = lock(&self.inner.sessions).remove(user).unwrap_or_default();
+        for s in sockets.iter().filter_map(Weak::upgrade) {
+            s.shutdown(Shutdown::Read);
+        }
     }
 
     /// The users' names, sorted.
@@ -362,8 +400,16 @@ impl Acl {
         };
         let text = std::fs::read(&path).map_err(AclError::Io)?;
         let users = parse_file(&text, &path, self.commands())?;
+        let gone: Vec<String> = read(&self.inner.users)
+            .keys()
+            .filter(|n| !users.contains_key(*n))
+            .cloned()
+            .collect();
         *write(&self.inner.users) = users;
         self.refresh_default();
+        for name in &gone {
+            self.disconnect(name);
+        }
         Ok(())
     }
 

@@ -14,8 +14,9 @@ use super::acl::Acl;
 use super::{acl_cmd, Authenticator, Denial, Refusal};
 use crate::commands::Flags;
 use crate::conn::ConnState;
+use crate::io::Socket;
 use crate::resp::{Command, Protocol, Writer};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 const NOAUTH: &str = "NOAUTH Authentication required.";
 const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
@@ -40,6 +41,9 @@ pub(crate) struct ConnAuth {
     pub(crate) user: String,
     /// Logged in (or created while the `default` user needed no password).
     pub(crate) authenticated: bool,
+    /// The connection's socket, for the built-in ACL to disconnect it when its user is
+    /// deleted.
+    socket: Option<Weak<Socket>>,
 }
 
 impl ConnAuth {
@@ -51,6 +55,25 @@ impl ConnAuth {
             config,
             user: "default".into(),
             authenticated,
+            socket: None,
+        }
+    }
+
+    /// Now logged in as `user`: the built-in ACL keeps the socket, to disconnect the
+    /// connection if the user is deleted (as Redis does).
+    fn logged_in(&mut self, user: String) {
+        self.forget_user();
+        if let (Some(acl), Some(socket)) = (&self.config.acl, &self.socket) {
+            acl.track(&user, socket.clone());
+        }
+        self.user = user;
+        self.authenticated = true;
+    }
+
+    /// No longer disconnected with the user it ran as (it logs in again, or resets).
+    fn forget_user(&self) {
+        if let (Some(acl), Some(socket)) = (&self.config.acl, &self.socket) {
+            acl.untrack(&self.user, socket);
         }
     }
 
@@ -61,8 +84,7 @@ impl ConnAuth {
         if !self.config.authn.user_enabled(user) {
             return false;
         }
-        self.user = user.to_string();
-        self.authenticated = true;
+        self.logged_in(user.to_string());
         true
     }
 
@@ -189,6 +211,7 @@ fn check(state: &mut ConnState, cmd: &Command<'_>) -> bool {
     }
     if cmd.is("reset") && cmd.len() == 1 {
         // Back to the default user, authenticated only if it needs no password.
+        auth.forget_user();
         auth.user = "default".into();
         auth.authenticated = !auth.config.authn.auth_required();
     }
@@ -226,8 +249,7 @@ fn login(
     let name = String::from_utf8_lossy(user);
     let ok = std::str::from_utf8(user).is_ok() && auth.config.authn.authenticate(&name, password);
     if ok {
-        auth.user = name.into_owned();
-        auth.authenticated = true;
+        auth.logged_in(name.into_owned());
         return true;
     }
     out.write_error(WRONGPASS);
@@ -322,12 +344,15 @@ pub(crate) fn protected_refusal(state: &mut ConnState) -> bool {
 pub(crate) fn start(
     config: Option<&AuthConfig>,
     table: Option<&Arc<crate::commands::CommandTable>>,
+    socket: Option<&Arc<Socket>>,
 ) -> Option<Box<ConnAuth>> {
     let config = config?;
     if let (Some(acl), Some(table)) = (&config.acl, table) {
         acl.learn_commands(table);
     }
-    Some(Box::new(ConnAuth::new(config.clone())))
+    let mut auth = ConnAuth::new(config.clone());
+    auth.socket = socket.map(Arc::downgrade);
+    Some(Box::new(auth))
 }
 
 /// Logs a new TLS connection in as the ACL user its client certificate's common name

@@ -77,7 +77,8 @@ fn start<H: Handler>(
         .get_or_init(|| command_table(handler, cfg.cluster.is_some(), cfg.auth.as_ref()))
         .clone();
     state.cluster = cfg.cluster.clone().map(ClusterConn::new);
-    state.auth = crate::auth::check::start(cfg.auth.as_ref(), state.commands.as_ref());
+    state.auth =
+        crate::auth::check::start(cfg.auth.as_ref(), state.commands.as_ref(), Some(socket));
     #[cfg(feature = "tls")]
     if cfg.tls_user_from_cn && tls {
         crate::auth::check::login_by_certificate(&mut state);
