@@ -392,3 +392,74 @@ fn setslot_pushed_over_the_wire_reroutes_a_stale_node() {
         h.shutdown();
     }
 }
+
+#[test]
+fn publish_links_log_in_where_nodes_require_a_password() {
+    let listeners: Vec<TcpListener> = (0..2)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let addrs: Vec<String> = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().to_string())
+        .collect();
+    let list: Vec<&str> = addrs.iter().map(String::as_str).collect();
+    // Node 0's links know the password; node 1's do not.
+    let nodes: Vec<(redcon::ServerHandle, Cluster)> = listeners
+        .into_iter()
+        .zip(&addrs)
+        .enumerate()
+        .map(|(i, (l, me))| {
+            let cluster = Cluster::new(Topology::split(&list, 0, me).unwrap());
+            if i == 0 {
+                cluster.set_link_auth(None, "s3cret");
+            }
+            let pubsub = redcon::pubsub::PubSub::new();
+            let handle = Server::new(pubsub.handler(mux(Map::default())))
+                .listener(l)
+                .requirepass("s3cret")
+                .cluster(cluster.clone())
+                .start()
+                .unwrap();
+            (handle, cluster)
+        })
+        .collect();
+    let mut subs: Vec<TcpStream> = nodes.iter().map(|(h, _)| connect_to(h)).collect();
+    for s in &mut subs {
+        expect(s, &["AUTH", "s3cret"], "+OK\r\n");
+        expect(
+            s,
+            &["SUBSCRIBE", "news"],
+            "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n",
+        );
+    }
+    let mut p0 = connect_to(&nodes[0].0);
+    expect(&mut p0, &["AUTH", "s3cret"], "+OK\r\n");
+    expect(&mut p0, &["PUBLISH", "news", "from0"], ":1\r\n");
+    let message = |text: &str| format!("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\n{text}\r\n");
+    let read = |s: &mut TcpStream, want: &str| {
+        let mut got = vec![0; want.len()];
+        s.read_exact(&mut got).unwrap();
+        assert_eq!(String::from_utf8_lossy(&got), want);
+    };
+    // Node 0's subscriber locally, node 1's through the authenticated link.
+    read(&mut subs[0], &message("from0"));
+    read(&mut subs[1], &message("from0"));
+    // Node 1's link is refused (NOAUTH): its message is lost and counted, not delivered
+    // unauthenticated.
+    let mut p1 = connect_to(&nodes[1].0);
+    expect(&mut p1, &["AUTH", "s3cret"], "+OK\r\n");
+    expect(&mut p1, &["PUBLISH", "news", "from1"], ":1\r\n");
+    let start = std::time::Instant::now();
+    while nodes[1].1.relay_dropped() < 1 && start.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(nodes[1].1.relay_dropped(), 1);
+    read(&mut subs[1], &message("from1"));
+    // Node 0's subscriber has had nothing from node 1: the next thing it reads is
+    // node 0's own next message.
+    expect(&mut p0, &["PUBLISH", "news", "again"], ":1\r\n");
+    read(&mut subs[0], &message("again"));
+    for (h, _) in nodes {
+        h.shutdown();
+    }
+}

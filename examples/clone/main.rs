@@ -237,7 +237,15 @@ fn main() {
     let store = Arc::new(Store::new());
     let cluster = match &args.cluster {
         Some(list) => match cluster::topology(&args.addr, list, args.cluster_replicas) {
-            Ok(t) => Some(Cluster::with_store(t, ClusterKeys(store.clone()))),
+            Ok(t) => {
+                let c = Cluster::with_store(t, ClusterKeys(store.clone()));
+                // The links that forward PUBLISH to the other nodes log in as the
+                // default user, with the password every node is started with.
+                if let Some(pass) = &args.requirepass {
+                    c.set_link_auth(None, pass);
+                }
+                Some(c)
+            }
             Err(e) => {
                 eprintln!("{e}");
                 std::process::exit(2);
