@@ -182,13 +182,7 @@ fn pubsub_nodes_with(
     replicas: usize,
     setup: impl Fn(usize, Server<PubSubMux>, &Cluster) -> Server<PubSubMux>,
 ) -> Vec<(redcon::ServerHandle, Cluster)> {
-    let listeners: Vec<TcpListener> = (0..n)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    let addrs: Vec<String> = listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().to_string())
-        .collect();
+    let (listeners, addrs) = common::kv::loopback_listeners(n);
     let list: Vec<&str> = addrs.iter().map(String::as_str).collect();
     listeners
         .into_iter()
