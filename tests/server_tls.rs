@@ -309,3 +309,40 @@ fn client_certificates_optional() {
     c.expect(b"+app 1\r\n");
     h.shutdown();
 }
+
+#[test]
+fn redis_rs_over_tls_with_a_client_certificate_or_a_password() {
+    use common::tls::{CLIENT_CERT, CLIENT_KEY};
+    let h = cert_server(redcon::TlsClientAuth::Optional);
+    let port = h.local_addr().to_string();
+    let port = port.rsplit(':').next().unwrap();
+    let read = |path: &str| std::fs::read(path).unwrap();
+    // The certificate logs the client in as `app`, without AUTH.
+    let with_cert = redis::Client::build_with_tls(
+        format!("rediss://localhost:{port}/"),
+        redis::TlsCertificates {
+            client_tls: Some(redis::ClientTlsConfig {
+                client_cert: read(CLIENT_CERT),
+                client_key: read(CLIENT_KEY),
+            }),
+            root_cert: Some(read(CERT)),
+        },
+    )
+    .unwrap();
+    let mut con = with_cert.get_connection().unwrap();
+    let who: String = redis::cmd("WHO").query(&mut con).unwrap();
+    assert_eq!(who, "app 1");
+    // Without one, the password in the URL.
+    let with_password = redis::Client::build_with_tls(
+        format!("rediss://default:admin@localhost:{port}/"),
+        redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(read(CERT)),
+        },
+    )
+    .unwrap();
+    let mut con = with_password.get_connection().unwrap();
+    let who: String = redis::cmd("WHO").query(&mut con).unwrap();
+    assert_eq!(who, "default 0");
+    h.shutdown();
+}
