@@ -10,7 +10,7 @@
 #      createCluster, redis-cli -c, redis-cli --cluster check, redis-benchmark
 #      --cluster, Envoy's redis proxy) against both clusters; then a clone node made
 #      stale, answering MOVED until its topology is pushed, and every client again;
-#   3. the throughput of `redis-benchmark --cluster -t set,get -P 16 -n 200000 -q`
+#   3. the throughput of `redis-benchmark --cluster -t set,get -P 16 -n 1000000 -q`
 #      against both, printed side by side.
 
 cluster_started=$(date +%s)
@@ -138,10 +138,10 @@ if [ "$cluster_ok" -eq 1 ]; then
     cluster_clients clone "$CL_LIST" ", after the push"
 
     # Throughput, measured in the same run against both: printed, not asserted.
-    echo "== redis-benchmark --cluster -t set,get -P 16 -n 200000 -q"
+    echo "== redis-benchmark --cluster -t set,get -P 16 -n 1000000 -q"
     for target in clone redis; do
         if [ "$target" = clone ]; then port=${CL_PORTS[0]}; else port=${RC_PORTS[0]}; fi
-        redis-benchmark --cluster -h 127.0.0.1 -p "$port" -t set,get -P 16 -n 200000 -q \
+        redis-benchmark --cluster -h 127.0.0.1 -p "$port" -t set,get -P 16 -n 1000000 -q \
             2>&1 | tr '\r' '\n' | grep 'requests per second' | sed "s/^/   $target cluster: /"
     done
 fi

@@ -256,6 +256,20 @@ def sentinel_tail(token):
 SUB_PONG = b"*2\r\n$4\r\npong\r\n"
 
 
+# The command whose reply marks the end of a step's replies. PING serves every group
+# but access control, where a connection may not have logged in: there an unknown
+# command (answered before authentication and permissions) marks the end.
+MARKER = {"name": "ping"}
+
+
+def marker(token):
+    """The request and the reply that end a step: (bytes to send, reply tail)."""
+    if MARKER["name"] == "ping":
+        return cmd("PING", token), sentinel_tail(token)
+    name = b"marker-" + token
+    return cmd(name), b"-ERR unknown command '%s', with args beginning with: \r\n" % name
+
+
 def run_case(addr, case, control):
     """Runs a case against one server: a transcript of (conn, reply bytes, state)."""
     control.sendall(cmd("FLUSHALL"))
@@ -282,8 +296,8 @@ def run_case(addr, case, control):
                 buf, state = read_until(sock, None, time.monotonic() + case.wait / 1000)
             else:
                 token = b"sentinel-%d" % n
-                tail = sentinel_tail(token)
-                send(sock, cmd("PING", token), 0)
+                request, tail = marker(token)
+                send(sock, request, 0)
                 buf, state = read_until(
                     sock, lambda b: b.endswith(tail), time.monotonic() + READ_TIMEOUT
                 )
@@ -415,10 +429,24 @@ def main():
     ap.add_argument("--clone", required=True, help="HOST:PORT of the clone")
     ap.add_argument("--group", action="append", help="run only these groups")
     ap.add_argument("-v", "--verbose", action="store_true", help="show passing transcripts")
+    ap.add_argument("--cases", default=CASES_DIR, help="the directory of the .cases files")
+    ap.add_argument("--auth", help="the default user's password (access-control cases)")
     args = ap.parse_args()
 
-    cases = load_cases(args.group)
-    ctl = {a: connect(a) for a in (args.redis, args.clone)}
+    cases = load_cases(args.group, args.cases)
+    if args.auth is not None:
+        MARKER["name"] = "unknown"
+
+    def control(addr):
+        s = connect(addr)
+        if args.auth is not None:
+            s.sendall(cmd("AUTH", args.auth))
+            ok, _ = read_until(s, lambda b: b.endswith(b"\r\n"), time.monotonic() + READ_TIMEOUT)
+            if ok != b"+OK\r\n":
+                raise RuntimeError(f"AUTH on {addr} answered {ok!r}")
+        return s
+
+    ctl = {a: control(a) for a in (args.redis, args.clone)}
     passed = failed = 0
     per_group = {}
     pending = []
@@ -438,7 +466,7 @@ def main():
             # A dead control connection would fail every later case: reopen it.
             for a in ctl:
                 ctl[a].close()
-                ctl[a] = connect(a)
+                ctl[a] = control(a)
         g = per_group.setdefault(case.group, [0, 0])
         label = f"{case.group}/{case.name}"
         if problem is None:

@@ -5,7 +5,10 @@
 #   2. real clients (redis-py, node-redis, ioredis, redis-cli, redis-benchmark) run
 #      scenarios against the clone, and against redis-server to show that what the
 #      scenarios assert is Redis's own behaviour;
-#   3. the cluster stage (compat/cluster.sh): three clone nodes against a real
+#   3. access control: redis-server and a clone started with the same ACL file
+#      (compat/acl/users.acl), the cases of compat/acl byte-compared, real clients
+#      logging in, and protected mode seen from 127.0.0.2;
+#   4. the cluster stage (compat/cluster.sh): three clone nodes against a real
 #      three-node redis-server cluster, byte comparison and cluster clients.
 # Needs what compat/setup.sh installs; a missing tool is a failure, never a skip.
 # Ends with `N passed, M failed` and exits non-zero on any failure.
@@ -201,8 +204,9 @@ if [ "$tools_ok" -ne 1 ] || [ "$servers_ok" -ne 1 ]; then
 fi
 
 # --- The checks ----------------------------------------------------------------------
-# COMPAT_ONLY=cluster skips the standalone checks (for working on the cluster stage).
-if [ "${COMPAT_ONLY:-}" != cluster ]; then
+# COMPAT_ONLY=cluster skips the standalone checks (for working on the cluster stage),
+# COMPAT_ONLY=acl all but the access-control stage.
+if [ "${COMPAT_ONLY:-}" != cluster ] && [ "${COMPAT_ONLY:-}" != acl ]; then
     run_check "conformance: redis-server vs clone" \
         "$PY" "$HERE/conformance.py" --redis "127.0.0.1:$REDIS_PORT" --clone "$CLONE_TCP"
 
@@ -236,8 +240,84 @@ if [ "${COMPAT_ONLY:-}" != cluster ]; then
     done
 fi
 
+# --- Access control ------------------------------------------------------------------
+# COMPAT_ONLY=acl runs only this stage (with the servers above).
+if [ "${COMPAT_ONLY:-}" != cluster ]; then
+    # Each server gets its own copy of the ACL file: ACL SAVE would write it back.
+    cp "$HERE/acl/users.acl" "$WORK/redis-users.acl"
+    cp "$HERE/acl/users.acl" "$WORK/clone-users.acl"
+    ACL_REDIS_PORT=$(free_port)
+    ACL_REDIS_TLS_PORT=$(free_port)
+    CLIENT_CA=$ROOT/examples/tls/client-ca.pem
+    CLIENT_CERT=$ROOT/examples/tls/client.pem
+    CLIENT_KEY=$ROOT/examples/tls/client-key.pem
+    redis-server --port "$ACL_REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize no --logfile "$WORK/redis-acl.log" --aclfile "$WORK/redis-users.acl" \
+        --tls-port "$ACL_REDIS_TLS_PORT" --tls-cert-file "$CERT" --tls-key-file "$KEY" \
+        --tls-ca-cert-file "$CLIENT_CA" --tls-auth-clients yes &
+    PIDS+=($!)
+    for _ in $(seq 100); do
+        [ "$(redis-cli -p "$ACL_REDIS_PORT" --no-auth-warning -a compat-secret ping 2>/dev/null)" = PONG ] && break
+        sleep 0.05
+    done
+    # The open servers for protected mode listen on every address, so that a client
+    # from 127.0.0.2 reaches them (Redis counts only 127.0.0.1 as local).
+    OPEN_REDIS_PORT=$(free_port)
+    redis-server --port "$OPEN_REDIS_PORT" --bind '*' --save '' --appendonly no \
+        --daemonize no --logfile "$WORK/redis-open.log" &
+    PIDS+=($!)
+    acl_ok=1
+    if start_clone acl --addr 127.0.0.1:0 --aclfile "$WORK/clone-users.acl"; then
+        CLONE_ACL=$ADDR
+    else
+        acl_ok=0
+    fi
+    # The clone serves TLS on a listener of its own.
+    cp "$HERE/acl/users.acl" "$WORK/clone-tls-users.acl"
+    if start_clone acltls --addr 127.0.0.1:0 --aclfile "$WORK/clone-tls-users.acl" \
+        --tls-cert "$CERT" --tls-key "$KEY" --tls-ca-cert "$CLIENT_CA" --tls-auth-clients yes; then
+        CLONE_ACL_TLS=$ADDR
+    else
+        acl_ok=0
+    fi
+    if start_clone open --addr 0.0.0.0:0; then
+        CLONE_OPEN=127.0.0.1:${ADDR##*:}
+    else
+        acl_ok=0
+    fi
+    for _ in $(seq 100); do
+        [ "$(redis-cli -p "$OPEN_REDIS_PORT" ping 2>/dev/null)" = PONG ] && break
+        sleep 0.05
+    done
+    if [ "$acl_ok" -eq 1 ] && [ "$(redis-cli -p "$ACL_REDIS_PORT" --no-auth-warning -a compat-secret ping 2>/dev/null)" = PONG ]; then
+        result ok "start: redis-server and clone with the ACL file"
+        run_check "access control conformance: redis-server vs clone" \
+            "$PY" "$HERE/conformance.py" --redis "127.0.0.1:$ACL_REDIS_PORT" --clone "$CLONE_ACL" \
+            --cases "$HERE/acl" --auth compat-secret
+        for target in clone redis; do
+            if [ "$target" = clone ]; then
+                tcp=$CLONE_ACL open=$CLONE_OPEN tls=$CLONE_ACL_TLS
+            else
+                tcp=127.0.0.1:$ACL_REDIS_PORT open=127.0.0.1:$OPEN_REDIS_PORT tls=127.0.0.1:$ACL_REDIS_TLS_PORT
+            fi
+            run_check "redis-py logging in to $target" \
+                "$PY" "$HERE/clients/acl_clients.py" --label "$target" --addr "$tcp" --open "$open" \
+                --tls "$tls" --ca "$CERT" --cert "$CLIENT_CERT" --key "$CLIENT_KEY"
+            run_check "node-redis and ioredis logging in to $target" \
+                node "$HERE/clients/acl_node.mjs" "$target" "$tcp" "$tls" "$CERT" "$CLIENT_CERT" "$CLIENT_KEY"
+            run_check "redis-cli and redis-benchmark logging in to $target" \
+                "$HERE/clients/acl_tools.sh" "$target" "${tcp%:*}" "${tcp##*:}" \
+                "${tls##*:}" "$CERT" "$CLIENT_CERT" "$CLIENT_KEY"
+        done
+    else
+        result "not ok" "start: redis-server and clone with the ACL file"
+    fi
+fi
+
 # --- Cluster -------------------------------------------------------------------------
-# shellcheck source=compat/cluster.sh
-. "$HERE/cluster.sh"
+if [ "${COMPAT_ONLY:-}" != acl ]; then
+    # shellcheck source=compat/cluster.sh
+    . "$HERE/cluster.sh"
+fi
 
 summary

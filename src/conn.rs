@@ -81,6 +81,8 @@ pub(crate) struct ConnState {
     pub(crate) db: u32,
     /// The client's address as MONITOR shows it, made on the first line fed.
     pub(crate) monitor_addr: Option<String>,
+    /// Set when the server has access control: who the connection runs as.
+    pub(crate) auth: Option<Box<crate::auth::check::ConnAuth>>,
 }
 
 /// See [`ConnState::before_error`].
@@ -114,6 +116,7 @@ impl ConnState {
             local: crate::stats::Local::default(),
             db: 0,
             monitor_addr: None,
+            auth: None,
         }
     }
 
@@ -231,6 +234,39 @@ macro_rules! shared_conn_methods {
         #[doc = $tail]
         pub fn peer_credentials(&self) -> Option<crate::PeerCredentials> {
             self.state.sink.socket()?.peer_credentials()
+        }
+
+        /// The ACL user the connection runs as: `"default"` until it logs in as another
+        /// (`AUTH user pass`, `HELLO 3 AUTH user pass`, or its TLS client certificate),
+        /// and on a server without access control.
+        ///
+        #[doc = $head]
+        /// assert_eq!(conn.user(), "default");
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
+        pub fn user(&self) -> &str {
+            self.state
+                .auth
+                .as_ref()
+                .map_or("default", |a| a.user.as_str())
+        }
+
+        /// The certificate chain the client presented in the TLS handshake (its own
+        /// first), when the server asks for one
+        /// ([`load_tls_config_with_client_auth`](crate::load_tls_config_with_client_auth));
+        /// `None` without TLS or without a certificate.
+        ///
+        #[doc = $head]
+        /// // A plain connection: no certificate.
+        /// assert!(conn.peer_certificates().is_none());
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
+        #[cfg(feature = "tls")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+        pub fn peer_certificates(&self) -> Option<Vec<rustls::pki_types::CertificateDer<'static>>> {
+            self.state.sink.peer_certificates()
         }
 
         /// Whether the connection is over TLS.

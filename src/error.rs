@@ -33,6 +33,10 @@ pub enum ProtocolError {
     TooBigMbulkCountString,
     /// No `\r` within the maximum inline length after `$`.
     TooBigBulkCountString,
+    /// A client that must still authenticate declared more than 10 elements.
+    UnauthenticatedMultibulkLength,
+    /// A client that must still authenticate declared a bulk longer than 16 KiB.
+    UnauthenticatedBulkLength,
 }
 
 impl fmt::Display for ProtocolError {
@@ -48,6 +52,10 @@ impl fmt::Display for ProtocolError {
             ProtocolError::UnbalancedQuotes => f.write_str("unbalanced quotes in request"),
             ProtocolError::TooBigMbulkCountString => f.write_str("too big mbulk count string"),
             ProtocolError::TooBigBulkCountString => f.write_str("too big bulk count string"),
+            ProtocolError::UnauthenticatedMultibulkLength => {
+                f.write_str("unauthenticated multibulk length")
+            }
+            ProtocolError::UnauthenticatedBulkLength => f.write_str("unauthenticated bulk length"),
         }
     }
 }

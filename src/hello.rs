@@ -92,8 +92,9 @@ pub fn command_spec() -> CommandSpec {
 /// - Other versions → `-NOPROTO unsupported protocol version`; a version that is not an
 ///   integer → `-ERR Protocol version is not an integer or out of range`.
 /// - `AUTH <user> <pass>`: accepted for the `default` user, as Redis with no
-///   `requirepass` (override [`Handler::on_hello`](crate::Handler::on_hello) to check
-///   credentials); any other user → `-WRONGPASS ...`.
+///   `requirepass`; any other user → `-WRONGPASS ...`. A server with access control
+///   ([`Server::acl`](crate::Server::acl), [`Server::requirepass`](crate::Server::requirepass))
+///   checks the credentials in its core before `on_hello` runs.
 /// - `SETNAME <name>` sets the client name; an option without its value →
 ///   `-ERR Syntax error in HELLO option '<opt>'`.
 ///
@@ -116,43 +117,20 @@ pub fn command_spec() -> CommandSpec {
 /// # let _ = Logged;
 /// ```
 pub fn reply(conn: &mut Conn<'_>, cmd: Command<'_>) {
-    let mut protocol = conn.protocol();
-    if let Some(ver) = cmd.get(1) {
-        match crate::resp::parse_int(ver) {
-            Some(2) => protocol = Protocol::Resp2,
-            Some(3) => protocol = Protocol::Resp3,
-            Some(_) => {
-                conn.write_error("NOPROTO unsupported protocol version");
-                return;
-            }
-            None => {
-                conn.write_error("ERR Protocol version is not an integer or out of range");
-                return;
-            }
-        }
+    let args = match parse(&cmd) {
+        Ok(args) => args,
+        Err(msg) => return conn.write_error(msg),
+    };
+    // With access control on, the core has checked the credentials already.
+    if let Some((user, _)) = args.auth
+        && conn.state.auth.is_none()
+        && !user.eq_ignore_ascii_case(b"default")
+    {
+        conn.write_error("WRONGPASS invalid username-password pair or user is disabled.");
+        return;
     }
-    let mut name = None;
-    let mut i = 2;
-    while i < cmd.len() {
-        let opt = &cmd[i];
-        let more = cmd.len() - 1 - i;
-        if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
-            if !cmd[i + 1].eq_ignore_ascii_case(b"default") {
-                conn.write_error("WRONGPASS invalid username-password pair or user is disabled.");
-                return;
-            }
-            i += 3;
-        } else if opt.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
-            name = Some(&cmd[i + 1]);
-            i += 2;
-        } else {
-            let mut msg = b"ERR Syntax error in HELLO option '".to_vec();
-            msg.extend_from_slice(opt);
-            msg.push(b'\'');
-            conn.write_error(msg);
-            return;
-        }
-    }
+    let protocol = args.protocol.unwrap_or(conn.protocol());
+    let name = args.name;
     if let Some(name) = name {
         if !crate::reply::valid_client_name(name) {
             conn.write_error(crate::reply::INVALID_CLIENT_NAME);
@@ -185,4 +163,48 @@ pub fn reply(conn: &mut Conn<'_>, cmd: Command<'_>) {
     conn.write_bulk(role);
     conn.write_bulk("modules");
     conn.write_array(0);
+}
+
+/// A `HELLO` request's arguments.
+pub(crate) struct HelloArgs<'a> {
+    pub(crate) protocol: Option<Protocol>,
+    pub(crate) auth: Option<(&'a [u8], &'a [u8])>,
+    pub(crate) name: Option<&'a [u8]>,
+}
+
+/// Parses `HELLO [protover [AUTH user pass] [SETNAME name]]`; `Err` with Redis's error
+/// (without the leading `-`) for a bad version or option.
+pub(crate) fn parse<'a>(cmd: &Command<'a>) -> Result<HelloArgs<'a>, Vec<u8>> {
+    let mut args = HelloArgs {
+        protocol: None,
+        auth: None,
+        name: None,
+    };
+    if let Some(ver) = cmd.get(1) {
+        args.protocol = match crate::resp::parse_int(ver) {
+            Some(2) => Some(Protocol::Resp2),
+            Some(3) => Some(Protocol::Resp3),
+            Some(_) => return Err(b"NOPROTO unsupported protocol version".to_vec()),
+            None => return Err(b"ERR Protocol version is not an integer or out of range".to_vec()),
+        };
+    }
+    let mut i = 2;
+    while i < cmd.len() {
+        let opt = &cmd[i];
+        let more = cmd.len() - 1 - i;
+        let arg = |n: usize| cmd.get(n).unwrap_or_default();
+        if opt.eq_ignore_ascii_case(b"AUTH") && more >= 2 {
+            args.auth = Some((arg(i + 1), arg(i + 2)));
+            i += 3;
+        } else if opt.eq_ignore_ascii_case(b"SETNAME") && more >= 1 {
+            args.name = Some(arg(i + 1));
+            i += 2;
+        } else {
+            let mut msg = b"ERR Syntax error in HELLO option '".to_vec();
+            msg.extend_from_slice(opt);
+            msg.push(b'\'');
+            return Err(msg);
+        }
+    }
+    Ok(args)
 }

@@ -145,6 +145,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod auth;
 mod clients;
 pub mod cluster;
 pub mod commands;
@@ -173,6 +174,9 @@ pub use detached::{ConnWriter, DetachedConn};
 pub use error::{Error, ProtocolError};
 pub use glob::{glob_match, glob_match_nocase};
 pub use handler::{handler_fn, CloseReason, Handler, HandlerFn, IntoHandler, IsClosure, IsHandler};
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+#[cfg(feature = "tls")]
+pub use io::client_cert::{load_tls_config_with_client_auth, TlsClientAuth};
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 #[cfg(feature = "tls")]
 pub use io::tls::load_tls_config;

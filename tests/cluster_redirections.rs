@@ -173,34 +173,39 @@ fn clusterdown_when_slots_are_not_served() {
     ha.shutdown();
 }
 
-/// A cluster of in-process nodes with pub/sub on the given listeners (in list order,
+/// A cluster of `n` in-process nodes with pub/sub on free loopback ports (in order,
 /// with `replicas` replicas per master as `--cluster-replicas` deals them): their
-/// handles, and each node's `Cluster` view.
-fn pubsub_nodes(
-    listeners: Vec<TcpListener>,
+/// handles, and each node's `Cluster` view. `setup` may change node `i`'s server and
+/// cluster view before it starts.
+fn pubsub_nodes_with(
+    n: usize,
     replicas: usize,
+    setup: impl Fn(usize, Server<PubSubMux>, &Cluster) -> Server<PubSubMux>,
 ) -> Vec<(redcon::ServerHandle, Cluster)> {
-    let addrs: Vec<String> = listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().to_string())
-        .collect();
+    let (listeners, addrs) = common::kv::loopback_listeners(n);
     let list: Vec<&str> = addrs.iter().map(String::as_str).collect();
     listeners
         .into_iter()
         .zip(&addrs)
-        .map(|(l, me)| {
+        .enumerate()
+        .map(|(i, (l, me))| {
             let map = Map::default();
             let topology = Topology::split(&list, replicas, me).unwrap();
             let cluster = Cluster::with_store(topology, Keys(map.clone()));
             let pubsub = redcon::pubsub::PubSub::new();
-            let handle = Server::new(pubsub.handler(mux(map)))
+            let server = Server::new(pubsub.handler(mux(map)))
                 .listener(l)
-                .cluster(cluster.clone())
-                .start()
-                .unwrap();
+                .cluster(cluster.clone());
+            let handle = setup(i, server, &cluster).start().unwrap();
             (handle, cluster)
         })
         .collect()
+}
+
+type PubSubMux = redcon::pubsub::PubSubHandler<redcon::mux::Mux>;
+
+fn pubsub_nodes(n: usize, replicas: usize) -> Vec<(redcon::ServerHandle, Cluster)> {
+    pubsub_nodes_with(n, replicas, |_, server, _| server)
 }
 
 fn connect_to(h: &redcon::ServerHandle) -> TcpStream {
@@ -212,10 +217,7 @@ fn connect_to(h: &redcon::ServerHandle) -> TcpStream {
 
 #[test]
 fn publish_reaches_subscribers_on_every_node() {
-    let listeners: Vec<TcpListener> = (0..3)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    let nodes = pubsub_nodes(listeners, 0);
+    let nodes = pubsub_nodes(3, 0);
     let mut subs: Vec<TcpStream> = nodes.iter().map(|(h, _)| connect_to(h)).collect();
     for s in &mut subs {
         expect(
@@ -267,10 +269,7 @@ fn publish_reaches_subscribers_on_every_node() {
 #[test]
 fn spublish_reaches_the_shard_replicas() {
     // Two masters and their replicas: node 0 masters, node 2 replicates it.
-    let listeners: Vec<TcpListener> = (0..4)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    let nodes = pubsub_nodes(listeners, 1);
+    let nodes = pubsub_nodes(4, 1);
     let slot_owner_of = |channel: &str| {
         let t = nodes[0].1.topology();
         let owner = t
@@ -303,10 +302,7 @@ fn spublish_reaches_the_shard_replicas() {
 
 #[test]
 fn publish_with_a_peer_down_answers_at_once_and_counts_the_loss() {
-    let listeners: Vec<TcpListener> = (0..3)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    let mut nodes = pubsub_nodes(listeners, 0);
+    let mut nodes = pubsub_nodes(3, 0);
     // Node 2 goes away; nodes 0 and 1 still list it.
     let (down, _) = nodes.pop().unwrap();
     down.shutdown();
@@ -338,10 +334,7 @@ fn publish_with_a_peer_down_answers_at_once_and_counts_the_loss() {
 
 #[test]
 fn setslot_pushed_over_the_wire_reroutes_a_stale_node() {
-    let listeners: Vec<TcpListener> = (0..3)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    let nodes = pubsub_nodes(listeners, 0);
+    let nodes = pubsub_nodes(3, 0);
     let ids: Vec<String> = nodes[0]
         .1
         .topology()
@@ -388,6 +381,56 @@ fn setslot_pushed_over_the_wire_reroutes_a_stale_node() {
         &["CLUSTER", "SETSLOT", "3300", "NODE", &ids[0]],
         "-ERR Can't assign hashslot 3300 to a different node while I still hold keys for this hash slot.\r\n",
     );
+    for (h, _) in nodes {
+        h.shutdown();
+    }
+}
+
+#[test]
+fn publish_links_log_in_where_nodes_require_a_password() {
+    // Node 0's links know the password; node 1's do not.
+    let nodes = pubsub_nodes_with(2, 0, |i, server, cluster| {
+        if i == 0 {
+            cluster.set_link_auth(None, "s3cret");
+        }
+        server.requirepass("s3cret")
+    });
+    let mut subs: Vec<TcpStream> = nodes.iter().map(|(h, _)| connect_to(h)).collect();
+    for s in &mut subs {
+        expect(s, &["AUTH", "s3cret"], "+OK\r\n");
+        expect(
+            s,
+            &["SUBSCRIBE", "news"],
+            "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n",
+        );
+    }
+    let mut p0 = connect_to(&nodes[0].0);
+    expect(&mut p0, &["AUTH", "s3cret"], "+OK\r\n");
+    expect(&mut p0, &["PUBLISH", "news", "from0"], ":1\r\n");
+    let message = |text: &str| format!("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\n{text}\r\n");
+    let read = |s: &mut TcpStream, want: &str| {
+        let mut got = vec![0; want.len()];
+        s.read_exact(&mut got).unwrap();
+        assert_eq!(String::from_utf8_lossy(&got), want);
+    };
+    // Node 0's subscriber locally, node 1's through the authenticated link.
+    read(&mut subs[0], &message("from0"));
+    read(&mut subs[1], &message("from0"));
+    // Node 1's link is refused (NOAUTH): its message is lost and counted, not delivered
+    // unauthenticated.
+    let mut p1 = connect_to(&nodes[1].0);
+    expect(&mut p1, &["AUTH", "s3cret"], "+OK\r\n");
+    expect(&mut p1, &["PUBLISH", "news", "from1"], ":1\r\n");
+    let start = std::time::Instant::now();
+    while nodes[1].1.relay_dropped() < 1 && start.elapsed().as_secs() < 10 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(nodes[1].1.relay_dropped(), 1);
+    read(&mut subs[1], &message("from1"));
+    // Node 0's subscriber has had nothing from node 1: the next thing it reads is
+    // node 0's own next message.
+    expect(&mut p0, &["PUBLISH", "news", "again"], ":1\r\n");
+    read(&mut subs[0], &message("again"));
     for (h, _) in nodes {
         h.shutdown();
     }

@@ -13,7 +13,7 @@ use redcon::Server;
 use redis::cluster::{cluster_pipe, ClusterClient};
 use redis::Commands;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 
 /// One key for each slot: `k<N>` for the smallest N that lands there.
 fn key_per_slot() -> Vec<String> {
@@ -39,13 +39,7 @@ fn three_nodes() -> (
     Vec<Cluster>,
     Vec<redcon::ServerHandle>,
 ) {
-    let listeners: Vec<TcpListener> = (0..3)
-        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
-        .collect();
-    let addrs: Vec<String> = listeners
-        .iter()
-        .map(|l| l.local_addr().unwrap().to_string())
-        .collect();
+    let (listeners, addrs) = common::kv::loopback_listeners(3);
     let addr_refs: Vec<&str> = addrs.iter().map(String::as_str).collect();
     let stores: Vec<Store> = (0..3).map(|_| Store::default()).collect();
     let (mut clusters, mut handles) = (Vec::new(), Vec::new());

@@ -1,6 +1,6 @@
 //! Every configurable limit, enforced on real sockets: max clients, query buffer, bulk
-//! length, inline line, multibulk count, idle timeout, and the cross-protocol (`POST`,
-//! `Host:`) close. Each test checks what the offending client sees and that the server
+//! length, inline line, multibulk count, the tighter limits for clients that have not
+//! authenticated, idle timeout, and the cross-protocol (`POST`, `Host:`) close. Each test checks what the offending client sees and that the server
 //! goes on serving everyone else.
 
 mod common_hostile;
@@ -248,5 +248,53 @@ fn cross_protocol_requests_are_closed_without_a_reply() {
         c.call(&[b"ECHO", b"POST"]),
         OwnedValue::Bulk(b"POST".to_vec())
     );
+    handle.shutdown();
+}
+
+#[test]
+fn unauthenticated_clients_cannot_make_the_server_buffer() {
+    let (handle, state) = start(|s| s.requirepass("s3cret"));
+    let addr = common_hostile::addr(&handle);
+    let mut c = Client::connect(&addr);
+    assert_eq!(c.call(&[b"AUTH", b"s3cret"]), ok());
+
+    // Each declares a bulk far over 16 KiB and starts sending it: refused at the
+    // header, before the server reads (or keeps) a byte of the data.
+    let before = common_hostile::rss_kib();
+    let mut hostile = Vec::new();
+    for _ in 0..100 {
+        let mut s = common_hostile::connect(&addr);
+        let _ = s.write_all(b"*2\r\n$4\r\nAUTH\r\n$536870000\r\n");
+        let _ = s.write_all(&vec![b'x'; 256 * 1024]);
+        hostile.push(s);
+    }
+    for s in &mut hostile {
+        let got = read_to_close(s, CLOSE_WITHIN);
+        assert_eq!(got, b"-ERR Protocol error: unauthenticated bulk length\r\n");
+    }
+    let grown = common_hostile::rss_kib().saturating_sub(before);
+    assert!(
+        grown < 16 * 1024,
+        "RSS grew {grown} KiB for 100 refused clients"
+    );
+
+    // More than 10 elements, and one byte over 16 KiB.
+    let mut many = common_hostile::connect(&addr);
+    many.write_all(b"*11\r\n").expect("send");
+    assert_eq!(
+        read_to_close(&mut many, CLOSE_WITHIN),
+        b"-ERR Protocol error: unauthenticated multibulk length\r\n"
+    );
+    let mut big = common_hostile::connect(&addr);
+    big.write_all(b"*1\r\n$16385\r\n").expect("send");
+    assert_eq!(
+        read_to_close(&mut big, CLOSE_WITHIN),
+        b"-ERR Protocol error: unauthenticated bulk length\r\n"
+    );
+    // The authenticated client was never disturbed, and may send what it likes.
+    let large = vec![b'v'; 100_000];
+    assert_eq!(c.call(&[b"SET", b"k", &large]), ok());
+    assert_eq!(c.call(&[b"GET", b"k"]), OwnedValue::Bulk(large));
+    assert!(wait_until(CLOSE_WITHIN, || state.closes_with("Protocol") == 102));
     handle.shutdown();
 }

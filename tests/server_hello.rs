@@ -1,8 +1,11 @@
 //! The built-in `HELLO` over a real socket, byte for byte as Redis 7.0 answers (the
 //! expected replies were taken from a real redis-server with only the client id
 //! changed): `HELLO`, `HELLO 2`, `HELLO 3`, `HELLO 1`, `HELLO abc`, `HELLO 3 SETNAME x`
-//! and its errors, and clients that open with `HELLO 3`.
+//! and its errors, and clients that open with `HELLO 3`. The `auth` module: access
+//! control (`AUTH`, `HELLO ... AUTH`, ACL users, protected mode) on every command path.
 
+#[path = "server_hello/auth.rs"]
+mod auth;
 mod common;
 
 use common::{connect, redis_conn, start};

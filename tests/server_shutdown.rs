@@ -435,7 +435,8 @@ fn shutdown_ends_a_client_pause_and_the_held_commands_are_answered() {
     common::wait_until("the PING is held", || server.stats().blocked_clients == 1);
     let (done_tx, done) = mpsc::channel();
     thread::spawn(move || done_tx.send(server.shutdown()).unwrap());
-    done.recv_timeout(common::TIMEOUT).expect("shutdown returned");
+    done.recv_timeout(common::TIMEOUT)
+        .expect("shutdown returned");
     c.expect(b"+PONG\r\n");
     c.expect_eof();
 }

@@ -2,7 +2,8 @@
 //! commands and exact replies, `HELLO 3`, a 1 MiB reply, a detached connection whose
 //! `ConnWriter` writes while its reader is blocked in a TLS read, clients that fail or
 //! never finish the handshake (the server keeps serving others, and a shutdown does not
-//! wait for them), and the max-clients refusal sent over TLS.
+//! wait for them), the max-clients refusal sent over TLS, and client certificates
+//! (required or optional, read by the handler, naming the ACL user a client logs in as).
 #![cfg(feature = "tls")]
 
 mod common;
@@ -251,4 +252,97 @@ fn max_clients_counts_clients_in_accept_order_not_handshake_order() {
         ]
     );
     server.shutdown();
+}
+
+/// Answers `WHO` with the connection's user and the CN-bearing certificate count.
+fn who(conn: &mut Conn<'_>, _cmd: Command<'_>) {
+    let certs = conn.peer_certificates().map_or(0, |c| c.len());
+    conn.write_string(format!("{} {certs}", conn.user()));
+}
+
+fn cert_server(mode: redcon::TlsClientAuth) -> ServerHandle {
+    use common::tls::CLIENT_CA;
+    let tls = redcon::load_tls_config_with_client_auth(CERT, KEY, CLIENT_CA, mode).unwrap();
+    let acl = redcon::auth::Acl::with_requirepass("admin");
+    // No password: only its certificate logs a client in as app.
+    acl.set_user("app", "on ~* +@all").unwrap();
+    Server::new(redcon::handler_fn(who))
+        .addr("127.0.0.1:0")
+        .tls(tls)
+        .acl(acl)
+        .tls_user_from_cn(true)
+        .start()
+        .unwrap()
+}
+
+#[test]
+fn client_certificates_required() {
+    let h = cert_server(redcon::TlsClientAuth::Required);
+    // The certificate's CN names the user: logged in without AUTH.
+    let mut c = common::tls::tls_client_with_cert(&h);
+    c.send(b"WHO\r\n");
+    c.expect(b"+app 1\r\n");
+    // Without a certificate the handshake fails: no command is ever served.
+    let mut bare = tls_client(&h, "localhost");
+    use std::io::Write;
+    let sent = bare
+        .stream
+        .write_all(b"WHO\r\n")
+        .and_then(|_| bare.stream.flush());
+    let mut buf = [0u8; 16];
+    let read = std::io::Read::read(&mut bare.stream, &mut buf);
+    assert!(
+        sent.is_err() || !matches!(read, Ok(n) if n > 0),
+        "served without a certificate"
+    );
+    h.shutdown();
+}
+
+#[test]
+fn client_certificates_optional() {
+    let h = cert_server(redcon::TlsClientAuth::Optional);
+    let mut bare = tls_client(&h, "localhost");
+    bare.send(b"WHO\r\nAUTH admin\r\nWHO\r\n");
+    bare.expect(b"-NOAUTH Authentication required.\r\n+OK\r\n+default 0\r\n");
+    let mut c = common::tls::tls_client_with_cert(&h);
+    c.send(b"WHO\r\n");
+    c.expect(b"+app 1\r\n");
+    h.shutdown();
+}
+
+#[test]
+fn redis_rs_over_tls_with_a_client_certificate_or_a_password() {
+    use common::tls::{CLIENT_CERT, CLIENT_KEY};
+    let h = cert_server(redcon::TlsClientAuth::Optional);
+    let port = h.local_addr().to_string();
+    let port = port.rsplit(':').next().unwrap();
+    let read = |path: &str| std::fs::read(path).unwrap();
+    // The certificate logs the client in as `app`, without AUTH.
+    let with_cert = redis::Client::build_with_tls(
+        format!("rediss://localhost:{port}/"),
+        redis::TlsCertificates {
+            client_tls: Some(redis::ClientTlsConfig {
+                client_cert: read(CLIENT_CERT),
+                client_key: read(CLIENT_KEY),
+            }),
+            root_cert: Some(read(CERT)),
+        },
+    )
+    .unwrap();
+    let mut con = with_cert.get_connection().unwrap();
+    let who: String = redis::cmd("WHO").query(&mut con).unwrap();
+    assert_eq!(who, "app 1");
+    // Without one, the password in the URL.
+    let with_password = redis::Client::build_with_tls(
+        format!("rediss://default:admin@localhost:{port}/"),
+        redis::TlsCertificates {
+            client_tls: None,
+            root_cert: Some(read(CERT)),
+        },
+    )
+    .unwrap();
+    let mut con = with_password.get_connection().unwrap();
+    let who: String = redis::cmd("WHO").query(&mut con).unwrap();
+    assert_eq!(who, "default 0");
+    h.shutdown();
 }

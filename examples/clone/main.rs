@@ -8,16 +8,24 @@
 //!
 //! ```text
 //! cargo run --release --example clone -- [--addr HOST:PORT] [--unix PATH]
-//!                                        [--tls-cert PEM --tls-key PEM]
+//!                                        [--tls-cert PEM --tls-key PEM
+//!                                         [--tls-ca-cert PEM] [--tls-auth-clients yes|no|optional]]
 //!                                        [--cluster HOST:PORT,... [--cluster-replicas N]]
 //!                                        [--max-idle-threads N]
+//!                                        [--requirepass PASS] [--aclfile PATH]
+//!                                        [--protected-mode yes|no]
 //! ```
 //! Default address 127.0.0.1:6380. `--unix` serves a Unix socket instead of TCP; the
 //! TLS flags serve TLS on `--addr`; `--cluster` makes it one node of a Redis Cluster
 //! whose masters are the listed addresses (this node is `--addr`); `--max-idle-threads`
 //! sets how many connection threads wait for a new client (0: no thread reuse, for
-//! comparisons). Logging goes through `RUST_LOG`. SIGINT, SIGTERM and `SHUTDOWN` stop it
-//! gracefully (exit status 0).
+//! comparisons). `--tls-ca-cert` asks TLS clients for a certificate signed by that CA
+//! (`--tls-auth-clients`, default yes, as Redis), and a certificate logs its client in
+//! as the ACL user its common name names. `--requirepass` and `--aclfile` turn on access control as Redis's
+//! options of the same names (the ACL file in Redis's syntax, written back by `ACL
+//! SAVE`); `--protected-mode` (default yes) refuses clients from other hosts while the
+//! default user has no password. Logging goes through `RUST_LOG`. SIGINT, SIGTERM and
+//! `SHUTDOWN` stop it gracefully (exit status 0).
 
 mod active_expire;
 mod blocking;
@@ -36,6 +44,7 @@ mod strings;
 
 use cluster::ClusterKeys;
 use commands::build_mux;
+use redcon::auth::Acl;
 use redcon::cluster::Cluster;
 use redcon::commands::{CommandSpec, CommandTable};
 use redcon::mux::Mux;
@@ -82,10 +91,17 @@ struct Args {
     unix: Option<String>,
     tls_cert: Option<String>,
     tls_key: Option<String>,
+    /// `--tls-ca-cert`: ask TLS clients for a certificate signed by this CA.
+    tls_ca: Option<String>,
+    /// `--tls-auth-clients`: yes (the default, as Redis), no or optional.
+    tls_auth_clients: String,
     cluster: Option<String>,
     cluster_replicas: usize,
     /// `Server::max_idle_threads`; the library's default when not given.
     max_idle_threads: Option<usize>,
+    requirepass: Option<String>,
+    aclfile: Option<String>,
+    protected_mode: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -94,9 +110,14 @@ fn parse_args() -> Result<Args, String> {
         unix: None,
         tls_cert: None,
         tls_key: None,
+        tls_ca: None,
+        tls_auth_clients: "yes".into(),
         cluster: None,
         cluster_replicas: 0,
         max_idle_threads: None,
+        requirepass: None,
+        aclfile: None,
+        protected_mode: true,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -106,7 +127,23 @@ fn parse_args() -> Result<Args, String> {
             "--unix" => a.unix = Some(value()?),
             "--tls-cert" => a.tls_cert = Some(value()?),
             "--tls-key" => a.tls_key = Some(value()?),
+            "--tls-ca-cert" => a.tls_ca = Some(value()?),
+            "--tls-auth-clients" => {
+                a.tls_auth_clients = value()?.to_ascii_lowercase();
+                if !["yes", "no", "optional"].contains(&a.tls_auth_clients.as_str()) {
+                    return Err("--tls-auth-clients: yes, no or optional".into());
+                }
+            }
             "--cluster" => a.cluster = Some(value()?),
+            "--requirepass" => a.requirepass = Some(value()?),
+            "--aclfile" => a.aclfile = Some(value()?),
+            "--protected-mode" => {
+                a.protected_mode = match value()?.to_ascii_lowercase().as_str() {
+                    "yes" => true,
+                    "no" => false,
+                    v => return Err(format!("--protected-mode {v}: yes or no")),
+                }
+            }
             "--max-idle-threads" => {
                 let v = value()?;
                 let n = v
@@ -121,9 +158,11 @@ fn parse_args() -> Result<Args, String> {
             }
             "-h" | "--help" => {
                 return Err("usage: clone [--addr HOST:PORT] [--unix PATH] \
-                            [--tls-cert PEM --tls-key PEM] \
+                            [--tls-cert PEM --tls-key PEM [--tls-ca-cert PEM] \
+                            [--tls-auth-clients yes|no|optional]] \
                             [--cluster HOST:PORT,HOST:PORT,... [--cluster-replicas N]] \
-                            [--max-idle-threads N]"
+                            [--max-idle-threads N] [--requirepass PASS] [--aclfile PATH] \
+                            [--protected-mode yes|no]"
                     .into())
             }
             other => return Err(format!("unknown argument {other}")),
@@ -135,11 +174,25 @@ fn parse_args() -> Result<Args, String> {
     Ok(a)
 }
 
-/// Serves TLS with the PEM files given; exits if they cannot be loaded.
+/// Serves TLS with the PEM files given (asking clients for a certificate signed by the
+/// CA, if one is given, as Redis's `tls-auth-clients`; a client's certificate then
+/// logs it in as the ACL user its CN names); exits if they cannot be loaded.
 #[cfg(feature = "tls")]
-fn with_tls<H: Handler>(server: Server<H>, cert: &str, key: &str) -> Server<H> {
-    match redcon::load_tls_config(cert, key) {
-        Ok(cfg) => server.tls(cfg),
+fn with_tls<H: Handler>(server: Server<H>, cert: &str, key: &str, args: &Args) -> Server<H> {
+    use redcon::TlsClientAuth;
+    let mode = match args.tls_auth_clients.as_str() {
+        "optional" => Some(TlsClientAuth::Optional),
+        "no" => None,
+        _ => Some(TlsClientAuth::Required),
+    };
+    let loaded = match (&args.tls_ca, mode) {
+        (Some(ca), Some(mode)) => {
+            redcon::load_tls_config_with_client_auth(cert, key, ca, mode).map(|cfg| (cfg, true))
+        }
+        _ => redcon::load_tls_config(cert, key).map(|cfg| (cfg, false)),
+    };
+    match loaded {
+        Ok((cfg, certs)) => server.tls(cfg).tls_user_from_cn(certs),
         Err(e) => {
             eprintln!("cannot load TLS certificate/key: {e}");
             std::process::exit(1);
@@ -149,9 +202,31 @@ fn with_tls<H: Handler>(server: Server<H>, cert: &str, key: &str) -> Server<H> {
 
 /// Built without the `tls` feature: TLS flags are an error.
 #[cfg(not(feature = "tls"))]
-fn with_tls<H: Handler>(_: Server<H>, _: &str, _: &str) -> Server<H> {
+fn with_tls<H: Handler>(_: Server<H>, _: &str, _: &str, _: &Args) -> Server<H> {
     eprintln!("this build has no TLS support (the `tls` feature is off)");
     std::process::exit(2);
+}
+
+/// The ACL the access-control flags ask for (none without them); exits if the ACL
+/// file is refused, as Redis does.
+fn access_control(args: &Args, table: Option<Arc<CommandTable>>) -> Option<Acl> {
+    if args.requirepass.is_none() && args.aclfile.is_none() {
+        return None;
+    }
+    let mut acl = Acl::new();
+    if let Some(table) = table {
+        acl = acl.with_commands(table);
+    }
+    if let Some(path) = &args.aclfile {
+        if let Err(e) = acl.load_file(path) {
+            eprintln!("cannot load the ACL file: {e}");
+            std::process::exit(1);
+        }
+    }
+    if let Some(pass) = &args.requirepass {
+        acl.set_requirepass(pass);
+    }
+    Some(acl)
 }
 
 fn main() {
@@ -166,7 +241,15 @@ fn main() {
     let store = Arc::new(Store::new());
     let cluster = match &args.cluster {
         Some(list) => match cluster::topology(&args.addr, list, args.cluster_replicas) {
-            Ok(t) => Some(Cluster::with_store(t, ClusterKeys(store.clone()))),
+            Ok(t) => {
+                let c = Cluster::with_store(t, ClusterKeys(store.clone()));
+                // The links that forward PUBLISH to the other nodes log in as the
+                // default user, with the password every node is started with.
+                if let Some(pass) = &args.requirepass {
+                    c.set_link_auth(None, pass);
+                }
+                Some(c)
+            }
             Err(e) => {
                 eprintln!("{e}");
                 std::process::exit(2);
@@ -192,6 +275,7 @@ fn main() {
     };
     // PUBLISH, (P)SUBSCRIBE and (P)UNSUBSCRIBE around the clone's own commands.
     let handler = pubsub.handler(clone);
+    let table = handler.commands();
     let mut server = Server::new(handler);
     if let Some(c) = cluster {
         server = server.cluster(c);
@@ -208,12 +292,16 @@ fn main() {
         }
     };
     if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
-        server = with_tls(server, cert, key);
+        server = with_tls(server, cert, key, &args);
         scheme = "rediss";
     }
     if let Some(n) = args.max_idle_threads {
         server = server.max_idle_threads(n);
     }
+    if let Some(acl) = access_control(&args, table) {
+        server = server.acl(acl);
+    }
+    server = server.protected_mode(args.protected_mode);
     let handle = match server.start() {
         Ok(h) => h,
         Err(e) => {

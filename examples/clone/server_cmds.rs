@@ -142,6 +142,14 @@ pub(crate) fn register(mux: &mut Mux, store: &Arc<Store>) {
         conn.write_string("OK");
         conn.close();
     });
+    // Back to a new connection's state: database 0, RESP2, no name; the server core
+    // has already logged the connection back in as the default user.
+    mux.command(spec("reset"), |conn, _| {
+        let _ = conn.take_context::<crate::store::Selected>();
+        conn.set_protocol(redcon::Protocol::Resp2);
+        conn.set_client_name(None);
+        conn.write_string("RESET");
+    });
     mux.command(spec("time"), |conn, _| {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)

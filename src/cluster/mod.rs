@@ -291,6 +291,22 @@ impl Cluster {
         self.inner.relay.dropped()
     }
 
+    /// The credentials this node's publish links send (`AUTH [user] password`) to the
+    /// other nodes before anything else, for clusters whose nodes require
+    /// authentication. Links opened from then on use them.
+    ///
+    /// ```
+    /// use redcon::cluster::{Cluster, Topology};
+    /// let c = Cluster::new(Topology::split(&["127.0.0.1:7000"], 0, "127.0.0.1:7000")?);
+    /// c.set_link_auth(Some("cluster-link"), "a long secret");
+    /// # Ok::<(), redcon::cluster::TopologyError>(())
+    /// ```
+    pub fn set_link_auth(&self, user: Option<&str>, password: &str) {
+        self.inner
+            .relay
+            .set_auth(user.map(str::as_bytes), password.as_bytes());
+    }
+
     pub(crate) fn relay(&self, to: Peers, topology: &Topology, command: &[u8]) {
         self.inner.relay.send(&peers(topology, to), command);
     }

@@ -15,13 +15,17 @@
 //! connect discards what arrives for it for [`RETRY_AFTER`], then tries again. Each loss
 //! is counted ([`Cluster::relay_dropped`](super::Cluster::relay_dropped)) and logged.
 //! Delivery is at most once, in order per publishing node.
+//!
+//! Where the nodes require authentication, each link first sends `AUTH` with the
+//! credentials given to [`Cluster::set_link_auth`](super::Cluster::set_link_auth); a
+//! link whose `AUTH` or announcement is refused fails like an unreachable one.
 
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 /// Messages a link queues before it drops new ones.
@@ -44,6 +48,8 @@ pub(crate) const LINK_HELLO: &[u8] = b"*2\r\n$7\r\nCLUSTER\r\n$12\r\nPUBLISH-LIN
 pub(crate) struct Relay {
     links: Mutex<HashMap<String, Link>>,
     dropped: Arc<AtomicU64>,
+    /// The `AUTH` request links open with, if any.
+    auth: Arc<RwLock<Option<Vec<u8>>>>,
 }
 
 struct Link {
@@ -61,9 +67,9 @@ impl Relay {
         let command: Arc<[u8]> = Arc::from(command);
         let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
         for peer in peers {
-            let link = links
-                .entry(peer.clone())
-                .or_insert_with(|| Link::open(peer.clone(), self.dropped.clone()));
+            let link = links.entry(peer.clone()).or_insert_with(|| {
+                Link::open(peer.clone(), self.dropped.clone(), self.auth.clone())
+            });
             link.push(command.clone(), &self.dropped);
         }
     }
@@ -77,16 +83,25 @@ impl Relay {
     pub(crate) fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
+
+    /// Sets the credentials links authenticate with from their next connection on.
+    pub(crate) fn set_auth(&self, user: Option<&[u8]>, password: &[u8]) {
+        let mut args: Vec<&[u8]> = vec![b"AUTH"];
+        args.extend(user);
+        args.push(password);
+        let request = crate::resp::OwnedCommand::new(args).to_resp();
+        *self.auth.write().unwrap_or_else(|e| e.into_inner()) = Some(request);
+    }
 }
 
 impl Link {
-    fn open(peer: String, dropped: Arc<AtomicU64>) -> Link {
+    fn open(peer: String, dropped: Arc<AtomicU64>, auth: Arc<RwLock<Option<Vec<u8>>>>) -> Link {
         let (tx, rx) = bounded(QUEUE_MESSAGES);
         let queued_bytes = Arc::new(AtomicUsize::new(0));
         let bytes = queued_bytes.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("redcon-relay-{peer}"))
-            .spawn(move || run(&peer, &rx, &bytes, &dropped));
+            .spawn(move || run(&peer, &rx, &bytes, &dropped, &auth));
         if let Err(e) = spawned {
             log::warn!("cluster relay: cannot start a link thread: {e}");
         }
@@ -115,7 +130,13 @@ impl Link {
 
 /// A link's thread: until its queue is dropped, connects, writes batches, reads their
 /// replies; on any failure drops what it holds and reconnects after [`RETRY_AFTER`].
-fn run(peer: &str, rx: &Receiver<Arc<[u8]>>, queued: &AtomicUsize, dropped: &AtomicU64) {
+fn run(
+    peer: &str,
+    rx: &Receiver<Arc<[u8]>>,
+    queued: &AtomicUsize,
+    dropped: &AtomicU64,
+    auth: &RwLock<Option<Vec<u8>>>,
+) {
     let mut conn: Option<Connection> = None;
     let mut down_until: Option<Instant> = None;
     let mut batch: Vec<Arc<[u8]>> = Vec::with_capacity(BATCH);
@@ -139,7 +160,8 @@ fn run(peer: &str, rx: &Receiver<Arc<[u8]>>, queued: &AtomicUsize, dropped: &Ato
             continue;
         }
         if conn.is_none() {
-            match Connection::open(peer) {
+            let auth = auth.read().unwrap_or_else(|e| e.into_inner()).clone();
+            match Connection::open(peer, auth.as_deref()) {
                 Ok(c) => {
                     conn = Some(c);
                     down_until = None;
@@ -181,7 +203,7 @@ struct Connection {
 }
 
 impl Connection {
-    fn open(peer: &str) -> io::Result<Connection> {
+    fn open(peer: &str, auth: Option<&[u8]>) -> io::Result<Connection> {
         let addr = peer
             .to_socket_addrs()?
             .next()
@@ -195,8 +217,10 @@ impl Connection {
             stream,
             line: Vec::new(),
         };
-        c.stream.write_all(LINK_HELLO)?;
-        c.expect_replies(1)?;
+        let mut hello = auth.unwrap_or_default().to_vec();
+        hello.extend_from_slice(LINK_HELLO);
+        c.stream.write_all(&hello)?;
+        c.expect_replies(1 + usize::from(auth.is_some()))?;
         Ok(c)
     }
 
@@ -286,6 +310,31 @@ mod tests {
         let two = text.find("$1\r\n2\r\n").expect("second message");
         assert!(one < two);
         assert_eq!(relay.dropped(), 0);
+    }
+
+    #[test]
+    fn links_authenticate_first_when_told_to() {
+        let (addr, rx) = peer();
+        let relay = Relay::default();
+        relay.set_auth(Some(b"relay"), b"secret");
+        relay.send(
+            std::slice::from_ref(&addr),
+            b"*3\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$1\r\n1\r\n",
+        );
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !String::from_utf8_lossy(&seen).contains("PUBLISH") && Instant::now() < deadline {
+            if let Ok(d) = rx.recv_timeout(Duration::from_millis(100)) {
+                seen.extend(d);
+            }
+        }
+        let text = String::from_utf8_lossy(&seen);
+        let auth = "*3\r\n$4\r\nAUTH\r\n$5\r\nrelay\r\n$6\r\nsecret\r\n";
+        assert!(text.starts_with(auth), "{text:?}");
+        assert!(
+            text[auth.len()..].starts_with("*2\r\n$7\r\nCLUSTER\r\n"),
+            "{text:?}"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the key, or of its hash tag (`{...}`), masked to 14 bits — exactly as Redis's
 //! `keyHashSlot`.
 
-use crc::{Crc, CRC_16_XMODEM};
+use crc::{Crc, Table, CRC_16_XMODEM};
 
 /// The number of hash slots in a Redis Cluster.
 ///
@@ -13,8 +13,10 @@ use crc::{Crc, CRC_16_XMODEM};
 pub const SLOTS: usize = 16384;
 
 /// CRC-16/XMODEM (polynomial 0x1021, initial value 0, no reflection, no final XOR): the
-/// variant Redis Cluster uses.
-static XMODEM: Crc<u16> = Crc::<u16>::new(&CRC_16_XMODEM);
+/// variant Redis Cluster uses. Sixteen bytes a step (an 8 KiB table): a typical key in
+/// one or two steps, where a byte at a time costs about 140 instructions for a 16-byte
+/// key — on every keyed request in cluster mode.
+static XMODEM: Crc<u16, Table<16>> = Crc::<u16, Table<16>>::new(&CRC_16_XMODEM);
 
 /// The hash slot of `key`, as Redis Cluster computes it: if the key has a hash tag —
 /// a `{`, then a `}` after it with at least one byte between them — only the bytes

@@ -113,6 +113,43 @@ pub struct CommandSpec {
     key_specs: Vec<KeySpec>,
     keys_fn: Option<KeysFn>,
     docs: Docs,
+    derived: Derived,
+}
+
+/// What the flags, key specifications and key function imply, worked out whenever one
+/// of them changes: requests ask for it on every command (cluster routing, access
+/// checks), and the key specifications are walked only here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Derived {
+    /// The legacy (first, last, step) triple.
+    triple: (i64, i64, i64),
+    /// The flags with `movablekeys` where it is implied.
+    command_flags: Flags,
+    /// The specifications can be trusted for key positions *and* flags.
+    specs_suffice: bool,
+    /// The specifications can be trusted for key positions: they name a key, and none
+    /// is incomplete (variable flags do not move keys).
+    positions_suffice: bool,
+}
+
+impl Derived {
+    fn of(flags: Flags, specs: &[KeySpec], has_keys_fn: bool) -> Derived {
+        let (triple, movable) = keys::legacy_triple(specs);
+        let fn_only = has_keys_fn && triple.0 == 0;
+        let command_flags = if movable || fn_only {
+            flags | Flags::MOVABLE_KEYS
+        } else {
+            flags
+        };
+        let has_key = specs.iter().any(|s| !s.flags.contains(KeyFlags::NOT_KEY));
+        let any = |f: KeyFlags| specs.iter().any(|s| s.flags.contains(f));
+        Derived {
+            triple,
+            command_flags,
+            specs_suffice: has_key && !any(KeyFlags::VARIABLE_FLAGS),
+            positions_suffice: has_key && !any(KeyFlags::INCOMPLETE),
+        }
+    }
 }
 
 /// The documentation `COMMAND DOCS` reports.
@@ -148,7 +185,14 @@ impl CommandSpec {
             key_specs: Vec::new(),
             keys_fn: None,
             docs: Docs::default(),
+            derived: Derived::of(Flags::empty(), &[], false),
         }
+    }
+
+    /// Works out [`Derived`] again after a change.
+    fn derive(mut self) -> CommandSpec {
+        self.derived = Derived::of(self.flags, &self.key_specs, self.keys_fn.is_some());
+        self
     }
 
     /// Adds command flags.
@@ -160,7 +204,7 @@ impl CommandSpec {
     /// ```
     pub fn flags(mut self, flags: Flags) -> CommandSpec {
         self.flags |= flags;
-        self
+        self.derive()
     }
 
     /// Adds ACL categories. The ones implied by the flags (`@write`, `@read`,
@@ -205,7 +249,7 @@ impl CommandSpec {
     /// ```
     pub fn key_spec(mut self, spec: KeySpec) -> CommandSpec {
         self.key_specs.push(spec);
-        self
+        self.derive()
     }
 
     /// Keys from the legacy triple: the first key's index, the last key's (negative
@@ -258,7 +302,7 @@ impl CommandSpec {
         F: Fn(&Command<'_>) -> Option<Vec<KeyRef>> + Send + Sync + 'static,
     {
         self.keys_fn = Some(Arc::new(f));
-        self
+        self.derive()
     }
 
     /// The `summary` of `COMMAND DOCS`.
@@ -356,13 +400,7 @@ impl CommandSpec {
     /// assert_eq!(zunion.command_flags(), Flags::READONLY | Flags::MOVABLE_KEYS);
     /// ```
     pub fn command_flags(&self) -> Flags {
-        let ((first, _, _), movable) = keys::legacy_triple(&self.key_specs);
-        let fn_only = self.keys_fn.is_some() && first == 0;
-        if movable || fn_only {
-            self.flags | Flags::MOVABLE_KEYS
-        } else {
-            self.flags
-        }
+        self.derived.command_flags
     }
 
     /// The ACL categories, with those the flags imply.
@@ -402,7 +440,7 @@ impl CommandSpec {
     /// assert_eq!(CommandSpec::new("mset", -3).keys(1, -1, 2).first_last_step(), (1, -1, 2));
     /// ```
     pub fn first_last_step(&self) -> (i64, i64, i64) {
-        keys::legacy_triple(&self.key_specs).0
+        self.derived.triple
     }
 
     /// The `COMMAND DOCS` group (default `generic`).
@@ -434,22 +472,10 @@ impl CommandSpec {
                 .any(|s| !s.flags.contains(KeyFlags::NOT_KEY))
     }
 
-    /// Whether the key specifications can be trusted for positions and flags (they
-    /// exist, and none says its flags depend on the arguments).
-    fn specs_suffice(&self) -> bool {
-        let mut has_key = false;
-        for s in &self.key_specs {
-            if s.flags.contains(KeyFlags::VARIABLE_FLAGS) {
-                return false;
-            }
-            has_key |= !s.flags.contains(KeyFlags::NOT_KEY);
-        }
-        has_key
-    }
-
     /// The keys of `cmd` (a request for this command, arity already checked), in
     /// order, borrowed from it. No allocation when the keys are one plain range.
-    /// Arguments that do not say where the keys are give no keys.
+    /// Positions come from the key specifications unless one is incomplete (then from
+    /// the key function); arguments that do not say where the keys are give no keys.
     ///
     /// ```
     /// use redcon::commands::CommandSpec;
@@ -461,7 +487,7 @@ impl CommandSpec {
     /// assert_eq!(mset.keys_of(&command).collect::<Vec<_>>(), [b"a", b"b"]);
     /// ```
     pub fn keys_of<'a>(&self, cmd: &Command<'a>) -> Keys<'a> {
-        if self.specs_suffice()
+        if self.derived.positions_suffice
             && let Some((first, last, step)) = keys::single_range(&self.key_specs, cmd.len())
         {
             return Keys::range(*cmd, first, last, step);
@@ -507,7 +533,7 @@ impl CommandSpec {
     /// # Ok::<(), redcon::commands::KeysError>(())
     /// ```
     pub fn key_refs(&self, cmd: &Command<'_>) -> Result<Vec<KeyRef>, KeysError> {
-        if self.specs_suffice()
+        if self.derived.specs_suffice
             && let Ok(refs) = keys::keys_from_specs(&self.key_specs, cmd, false)
         {
             return Ok(refs);

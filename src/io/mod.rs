@@ -2,6 +2,8 @@
 //! one [`Listener`] over their listeners, and the TLS session shared by a connection's
 //! reader and writer.
 
+#[cfg(feature = "tls")]
+pub(crate) mod client_cert;
 mod listener;
 mod socket;
 #[cfg(feature = "tls")]

@@ -101,6 +101,13 @@ impl TlsShared {
         res
     }
 
+    /// The certificate chain the client presented, if any.
+    pub(crate) fn peer_certificates(&self) -> Option<Vec<CertificateDer<'static>>> {
+        let s = lock(&self.session);
+        let certs = s.peer_certificates()?;
+        Some(certs.iter().map(|c| c.clone().into_owned()).collect())
+    }
+
     /// Queues a close_notify alert and sends it.
     pub(crate) fn close(&self, socket: &Socket) {
         lock(&self.session).send_close_notify();

@@ -56,6 +56,17 @@ impl WriteHalf {
         }
     }
 
+    /// The certificate chain a TLS client presented.
+    #[cfg(feature = "tls")]
+    pub(crate) fn peer_certificates(
+        &self,
+    ) -> Option<Vec<rustls::pki_types::CertificateDer<'static>>> {
+        match self {
+            WriteHalf::Tls(t, _) => t.peer_certificates(),
+            _ => None,
+        }
+    }
+
     /// Writes every buffer in order; one `writev` for plain sockets when the kernel takes
     /// it all.
     pub(crate) fn write_all(&self, bufs: &[&[u8]]) -> io::Result<()> {

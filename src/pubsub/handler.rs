@@ -635,7 +635,14 @@ impl<H: Handler> Session<H> {
                 Ok(name) => name.into_bytes(),
                 Err(msg) => return conn.write_error(msg),
             },
-            (None, None) => match &self.ctx.table {
+            // The server's table: the wrapped handler's, plus what the server answers
+            // itself (AUTH with access control on, the cluster commands).
+            (None, None) => match conn
+                .state
+                .commands
+                .clone()
+                .or_else(|| self.ctx.table.clone())
+            {
                 Some(table) => match table.resolve(cmd) {
                     Ok(spec) => spec.name().as_bytes().to_vec(),
                     Err(msg) => return conn.write_error(msg),

@@ -169,7 +169,16 @@ pub struct Parser {
     state: State,
     inline: bool,
     needed: Option<usize>,
+    /// Redis's tighter limits for a client that must still authenticate.
+    unauthenticated: bool,
 }
+
+/// The most elements a request of a client that must still authenticate may declare,
+/// and the longest bulk it may declare (Redis's `processMultibulkBuffer`): a client
+/// without a password cannot make the server buffer more than a few small arguments.
+pub(crate) const UNAUTHENTICATED_MULTIBULK: usize = 10;
+/// See [`UNAUTHENTICATED_MULTIBULK`].
+pub(crate) const UNAUTHENTICATED_BULK: usize = 16 * 1024;
 
 impl Parser {
     /// A parser with Redis's default limits.
@@ -207,6 +216,25 @@ impl Parser {
     /// ```
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// Applies (or lifts) Redis's limits for a client that has not authenticated yet:
+    /// a request declaring more than 10 elements is refused with
+    /// `unauthenticated multibulk length`, a bulk longer than 16 KiB with
+    /// `unauthenticated bulk length`. The server sets this for every connection that
+    /// must authenticate, and lifts it once `AUTH` succeeds.
+    ///
+    /// ```
+    /// use redcon::resp::Parser;
+    /// let mut p = Parser::new();
+    /// p.set_unauthenticated(true);
+    /// let err = p.parse(b"*11\r\n").unwrap_err();
+    /// assert_eq!(err.to_string(), "unauthenticated multibulk length");
+    /// p.set_unauthenticated(false);
+    /// assert!(p.parse(b"*11\r\n").is_ok()); // incomplete, but accepted
+    /// ```
+    pub fn set_unauthenticated(&mut self, on: bool) {
+        self.unauthenticated = on;
     }
 
     /// Parses the next command from the front of `input`.
@@ -329,7 +357,8 @@ impl Parser {
         let (count, cr) = quick_number(input, 0)?;
         let count = usize::try_from(count)
             .ok()
-            .filter(|&n| n >= 1 && n <= self.limits.max_multibulk_len)?;
+            .filter(|&n| n >= 1 && n <= self.limits.max_multibulk_len)
+            .filter(|&n| !self.unauthenticated || n <= UNAUTHENTICATED_MULTIBULK)?;
         self.clear_arguments(false);
         let mut pos = cr + 2;
         for _ in 0..count {
@@ -340,7 +369,8 @@ impl Parser {
             let (len, cr) = quick_number(line, 0)?;
             let len = usize::try_from(len)
                 .ok()
-                .filter(|&n| n <= self.limits.max_bulk_len)?;
+                .filter(|&n| n <= self.limits.max_bulk_len)
+                .filter(|&n| !self.unauthenticated || n <= UNAUTHENTICATED_BULK)?;
             let start = pos + cr + 2;
             let end = start + len;
             // The element and the two bytes after it, which are not checked.
@@ -451,6 +481,9 @@ impl Parser {
             .ok()
             .filter(|&n| n <= self.limits.max_multibulk_len)
             .ok_or(ProtocolError::InvalidMultibulkLength)?;
+        if self.unauthenticated && left > UNAUTHENTICATED_MULTIBULK {
+            return Err(ProtocolError::UnauthenticatedMultibulkLength);
+        }
         self.state = State::Header {
             left,
             pos: cr + 2,
@@ -507,6 +540,9 @@ impl Parser {
                         .ok()
                         .filter(|&n| n <= self.limits.max_bulk_len)
                         .ok_or(ProtocolError::InvalidBulkLength)?;
+                    if self.unauthenticated && len > UNAUTHENTICATED_BULK {
+                        return Err(ProtocolError::UnauthenticatedBulkLength);
+                    }
                     self.state = State::Data {
                         left,
                         pos: pos + cr + 2,

@@ -254,6 +254,20 @@ impl<R: Read> Reader<R> {
         })
     }
 
+    /// Applies or lifts the limits for a client that must still authenticate (see
+    /// [`Parser::set_unauthenticated`]).
+    ///
+    /// ```
+    /// use redcon::resp::Reader;
+    /// let mut reader = Reader::new(&b"*2\r\n$20000\r\n"[..]);
+    /// reader.set_unauthenticated(true);
+    /// let err = reader.read_command().unwrap_err();
+    /// assert_eq!(err.to_string(), "Protocol error: unauthenticated bulk length");
+    /// ```
+    pub fn set_unauthenticated(&mut self, on: bool) {
+        self.parser.set_unauthenticated(on);
+    }
+
     /// Drops the first `n` unparsed bytes (at most all of them), for a caller that took
     /// the rest of a pipeline from [`next_buffered`](Self::next_buffered) itself. Any
     /// partly parsed request is forgotten.

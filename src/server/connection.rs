@@ -77,9 +77,15 @@ fn start<H: Handler>(
     state.info = cfg.info.clone();
     state.commands = cfg
         .commands
-        .get_or_init(|| command_table(handler, cfg.cluster.is_some()))
+        .get_or_init(|| command_table(handler, cfg.cluster.is_some(), cfg.auth.as_ref()))
         .clone();
     state.cluster = cfg.cluster.clone().map(ClusterConn::new);
+    state.auth =
+        crate::auth::check::start(cfg.auth.as_ref(), state.commands.as_ref(), Some(socket));
+    #[cfg(feature = "tls")]
+    if cfg.tls_user_from_cn && tls {
+        crate::auth::check::login_by_certificate(&mut state);
+    }
     log::debug!("accepted client {} from {}", state.id, state.peer);
 
     if slot.over_limit {
@@ -93,6 +99,12 @@ fn start<H: Handler>(
         log::debug!("client {} refused: max clients reached", state.id);
         return None;
     }
+    if cfg.protected_mode && crate::auth::check::protected_refusal(&mut state) {
+        let _ = state.flush_with(&[]);
+        state.sink.close_after_replies();
+        log::debug!("client {} refused: protected mode", state.id);
+        return None;
+    }
     let accepted = catch_unwind(AssertUnwindSafe(|| {
         handler.on_accept(&mut Conn::new(&mut state, &[]))
     }));
@@ -103,23 +115,40 @@ fn start<H: Handler>(
         return None;
     }
 
-    let reader = Reader::with_limits(
+    let mut reader = Reader::with_limits(
         read_half,
         cfg.limits,
         cfg.read_buffer_size,
         cfg.max_query_buffer,
     );
+    reader.set_unauthenticated(crate::auth::check::limited(&state));
     Some((state, reader))
 }
 
-/// The handler's command table, with the cluster commands added in cluster mode.
-fn command_table<H: Handler>(handler: &H, cluster: bool) -> Option<Arc<CommandTable>> {
+/// The handler's command table, with the cluster commands added in cluster mode and
+/// those of access control (`AUTH`, `ACL`) when it is on.
+fn command_table<H: Handler>(
+    handler: &H,
+    cluster: bool,
+    auth: Option<&crate::auth::check::AuthConfig>,
+) -> Option<Arc<CommandTable>> {
     let table = handler.commands();
-    if !cluster {
+    // Access control adds its commands to a table, but makes none: without one, the
+    // handler answers unknown commands itself.
+    if !cluster && (auth.is_none() || table.is_none()) {
         return table;
     }
     let mut merged = table.map(|t| (*t).clone()).unwrap_or_default();
-    merged.merge_missing(&crate::cluster::command_specs().into_iter().collect());
+    if cluster {
+        merged.merge_missing(&crate::cluster::command_specs().into_iter().collect());
+    }
+    if let Some(auth) = auth {
+        merged.merge_missing(
+            &crate::auth::command_specs(auth.acl.is_some())
+                .into_iter()
+                .collect(),
+        );
+    }
     Some(Arc::new(merged))
 }
 
@@ -256,8 +285,16 @@ fn serve<H: Handler + ?Sized>(
             };
             state.local.commands += 1;
             hold_if_paused(state, &cmd);
-            match dispatch(handler, state, cmd, rest) {
-                Dispatch::Served => feed_monitors(state, &cmd),
+            let served = dispatch(handler, state, cmd, rest);
+            if matches!(served, Dispatch::Served) {
+                feed_monitors(state, &cmd);
+            }
+            // AUTH and RESET change which request limits apply to what follows.
+            if state.auth.is_some() {
+                reader.set_unauthenticated(crate::auth::check::limited(state));
+            }
+            match served {
+                Dispatch::Served | Dispatch::Answered => {}
                 Dispatch::CrossProtocol => {
                     // Redis sends nothing at all, not even the replies to the commands
                     // before it in the same read: drop what this batch wrote.
@@ -349,7 +386,11 @@ fn write_protocol_error(state: &mut ConnState, e: &ProtocolError) {
 }
 
 enum Dispatch {
+    /// The handler served it.
     Served,
+    /// The core answered it before the handler (access control, cluster routing):
+    /// not shown to monitors, as Redis shows only the commands it runs.
+    Answered,
     CrossProtocol,
     Panicked(String),
 }
@@ -366,9 +407,13 @@ fn dispatch<H: Handler + ?Sized>(
     if cmd.is("post") || cmd.is("host:") {
         return Dispatch::CrossProtocol;
     }
+    // Authentication and permissions, before anything else sees the command.
+    if state.auth.is_some() && crate::auth::check::before_handler(state, &cmd) {
+        return Dispatch::Answered;
+    }
     // Cluster routing and the cluster commands, before any handler.
     if state.cluster.is_some() && crate::cluster::before_handler(state, &cmd) {
-        return Dispatch::Served;
+        return Dispatch::Answered;
     }
     let is_hello = cmd.is("hello");
     let relayed = state.cluster.is_some() && (cmd.is("publish") || cmd.is("spublish"));

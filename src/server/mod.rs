@@ -3,6 +3,7 @@
 //! for, inspect and shut down a running server. Also the Go-style free functions
 //! [`listen_and_serve`] and friends.
 
+mod access;
 mod connection;
 mod pool;
 mod registry;
@@ -76,6 +77,13 @@ pub(crate) struct Config {
     /// when the first connection starts: the handler's table does not change while it
     /// serves.
     pub(crate) commands: OnceLock<Option<Arc<CommandTable>>>,
+    /// Access control ([`Server::acl`] and the like); none by default.
+    pub(crate) auth: Option<crate::auth::check::AuthConfig>,
+    /// Protected mode ([`Server::protected_mode`]); off by default.
+    pub(crate) protected_mode: bool,
+    /// Log TLS clients in by their certificate ([`Server::tls_user_from_cn`]).
+    #[cfg(feature = "tls")]
+    pub(crate) tls_user_from_cn: bool,
 }
 
 impl Default for Config {
@@ -100,6 +108,10 @@ impl Default for Config {
             info: Arc::new(ServerInfo::default()),
             cluster: None,
             commands: OnceLock::new(),
+            auth: None,
+            protected_mode: false,
+            #[cfg(feature = "tls")]
+            tls_user_from_cn: false,
         }
     }
 }

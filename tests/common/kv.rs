@@ -4,6 +4,7 @@
 use redcon::commands::{CommandSpec, Flags};
 use redcon::mux::Mux;
 use std::collections::HashMap;
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 /// The map a node's commands read and write.
@@ -66,4 +67,17 @@ pub fn kv_mux(store: Store) -> Mux {
         },
     );
     mux
+}
+
+/// `n` listeners on free loopback ports, and their `ip:port` addresses: the nodes of
+/// an in-process cluster need every address before any of them starts.
+pub fn loopback_listeners(n: usize) -> (Vec<TcpListener>, Vec<String>) {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let addrs = listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().to_string())
+        .collect();
+    (listeners, addrs)
 }
