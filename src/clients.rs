@@ -11,13 +11,15 @@
 //! The map's lock is taken when a connection starts and ends, and by the calls here;
 //! never per command.
 
-use crate::io::{ListenAddr, PeerAddr, Socket};
+use crate::detached::ConnWriter;
+use crate::io::{ListenAddr, PeerAddr, Socket, WriteHalf};
+use crate::resp::Protocol;
 use crate::stats::Counters;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::Shutdown;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// Nothing asked this connection to end.
 const RUNNING: u8 = 0;
@@ -38,6 +40,12 @@ pub(crate) enum Ending {
 pub(crate) struct ClientCtl {
     pub(crate) socket: Arc<Socket>,
     ending: AtomicU8,
+    /// What an out-of-band writer needs: the connection's write half and the lock its
+    /// own flushes take. Set when the connection starts.
+    writer: OnceLock<(WriteHalf, Arc<Mutex<()>>)>,
+    /// The protocol of the connection's last flush (RESP3 after `HELLO 3`), so an
+    /// out-of-band writer encodes as the client expects.
+    resp3: AtomicBool,
 }
 
 impl ClientCtl {
@@ -53,6 +61,27 @@ impl ClientCtl {
     /// Ends the connection as [`Clients::kill`] does.
     pub(crate) fn kill(&self) {
         self.end(KILLED, Shutdown::Both);
+    }
+
+    /// Makes the connection writable from other threads ([`Clients::writer`]).
+    pub(crate) fn set_writer(&self, sink: WriteHalf, lock: Arc<Mutex<()>>) {
+        let _ = self.writer.set((sink, lock));
+    }
+
+    /// Notes the connection's protocol (on each flush: a relaxed store).
+    pub(crate) fn note_protocol(&self, protocol: Protocol) {
+        self.resp3
+            .store(protocol == Protocol::Resp3, Ordering::Relaxed);
+    }
+
+    fn writer(&self) -> Option<ConnWriter> {
+        let (sink, lock) = self.writer.get()?;
+        let protocol = if self.resp3.load(Ordering::Relaxed) {
+            Protocol::Resp3
+        } else {
+            Protocol::Resp2
+        };
+        Some(ConnWriter::new(protocol, sink.clone(), lock.clone()))
     }
 
     /// Records the reason (the first one stays), then wakes the connection's thread.
@@ -180,6 +209,8 @@ impl Clients {
         let ctl = Arc::new(ClientCtl {
             socket,
             ending: AtomicU8::new(RUNNING),
+            writer: OnceLock::new(),
+            resp3: AtomicBool::new(false),
         });
         self.lock().insert(id, ctl.clone());
         ctl
@@ -194,6 +225,42 @@ impl Clients {
         for c in self.lock().values() {
             c.end(SHUTDOWN, how);
         }
+    }
+
+    /// A handle that writes to the connection with this id from any thread, while it is
+    /// served as usual: a RESP3 push (an invalidation message, a keyspace notification)
+    /// or any out-of-band reply. Each [`ConnWriter::flush`] goes out whole, never inside
+    /// one of the connection's own replies, and [`ConnWriter::close`] closes the
+    /// connection. The writer encodes for the protocol the connection had when it was
+    /// made (RESP3 after `HELLO 3`). `None` if no such connection is live.
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    ///
+    /// let server = Server::new(handler_fn(|conn, _| conn.write_string("OK")))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// c.write_all(b"PING\r\n")?;
+    /// let mut ok = [0u8; 5];
+    /// c.read_exact(&mut ok)?; // now the server knows the client
+    /// let clients = server.clients_handle();
+    /// let mut w = clients.writer(clients.ids()[0]).expect("live");
+    /// w.write_push(2);
+    /// w.write_bulk("invalidate");
+    /// w.write_bulk("user:1");
+    /// w.flush()?;
+    /// let mut push = [0u8; 33];
+    /// c.read_exact(&mut push)?;
+    /// // A RESP2 client gets the push as an array.
+    /// assert_eq!(&push, b"*2\r\n$10\r\ninvalidate\r\n$6\r\nuser:1\r\n");
+    /// server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn writer(&self, id: u64) -> Option<ConnWriter> {
+        let ctl = self.lock().get(&id)?.clone();
+        ctl.writer()
     }
 
     /// Ends the connection with this id at once, whatever it is doing: blocked reading,

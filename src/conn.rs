@@ -49,7 +49,9 @@ pub(crate) struct ConnState {
     pub(crate) write_error: Option<io::Error>,
     /// What the built-in `HELLO` reports.
     pub(crate) info: Arc<ServerInfo>,
-    /// Set once detached: serialises flushes with the connection's `ConnWriter`s.
+    /// Serialises this connection's flushes with its `ConnWriter`s (out-of-band writes
+    /// from other threads). Set when a server starts the connection (and by
+    /// [`Conn::writer`] or detaching for one served otherwise).
     pub(crate) write_lock: Option<Arc<Mutex<()>>>,
     /// Run before the connection loop writes a protocol error itself, so output
     /// queued elsewhere (a pub/sub writer thread) is written before the error, as
@@ -136,14 +138,25 @@ impl ConnState {
 
     /// Writes the buffered replies (and `extra` after them) to the socket.
     pub(crate) fn flush_with(&mut self, extra: &[&[u8]]) -> io::Result<()> {
+        // Serialised with out-of-band writers (`ConnWriter`s, `Clients::writer`): one
+        // uncontended lock per flush. Taken out of the state for the write, rather than
+        // cloned, so the flush costs no reference-count traffic.
+        let lock = self.write_lock.take();
+        let guard = lock
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
+        let res = self.write_unlocked(extra);
+        drop(guard);
+        self.write_lock = lock;
+        res
+    }
+
+    /// [`flush_with`](Self::flush_with) for a caller that holds the write lock (a
+    /// reply written in several parts, which no other writer may split).
+    pub(crate) fn write_unlocked(&mut self, extra: &[&[u8]]) -> io::Result<()> {
         if let Some(e) = self.write_error.take() {
             return Err(e);
         }
-        // Only a detached connection has a lock: the attached hot path takes none.
-        let _guard = self
-            .write_lock
-            .as_ref()
-            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
         self.local.net_out +=
             (self.out.len() + extra.iter().map(|e| e.len()).sum::<usize>()) as u64;
         let res = match extra {
@@ -159,6 +172,9 @@ impl ConnState {
         };
         // Only the bytes: a RESP2 attribute being dropped spans flushes.
         self.out.buffer_mut().clear();
+        if let Some(ctl) = &self.ctl {
+            ctl.note_protocol(self.out.protocol());
+        }
         res
     }
 
@@ -736,6 +752,54 @@ impl<'a> Conn<'a> {
         self.state.close = true;
     }
 
+    /// A handle that writes to this connection from any thread while it goes on being
+    /// served: hand it to the code that produces pushes for this client (invalidation
+    /// messages, keyspace notifications). Each [`ConnWriter::flush`] goes out whole and
+    /// at once: never inside one of the connection's own replies, but ahead of replies
+    /// the connection has buffered and not yet flushed. It encodes for the protocol the
+    /// connection has now. [`Clients::writer`](crate::Clients::writer) gives the
+    /// same for a connection by id.
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// let (mut client, server_end) = UnixStream::pair()?;
+    /// client.write_all(b"HELLO 3\r\nTRACK\r\n")?;
+    /// client.shutdown(std::net::Shutdown::Write)?;
+    /// Server::new(handler_fn(|conn, _cmd| {
+    ///     let mut w = conn.writer();
+    ///     conn.write_string("OK");
+    ///     // Another thread pushes while the connection is served.
+    ///     std::thread::spawn(move || {
+    ///         w.write_push(2);
+    ///         w.write_bulk("invalidate");
+    ///         w.write_bulk("k");
+    ///         w.flush()
+    ///     })
+    ///     .join()
+    ///     .unwrap()
+    ///     .unwrap();
+    /// }))
+    /// .serve_connection(server_end);
+    /// let mut out = Vec::new();
+    /// client.read_to_end(&mut out)?;
+    /// // The push went out at once, ahead of the replies to HELLO and TRACK, which
+    /// // were still buffered (both commands came in one read).
+    /// assert!(out.starts_with(b">2\r\n$10\r\ninvalidate\r\n$1\r\nk\r\n%7\r\n"));
+    /// assert!(out.ends_with(b"+OK\r\n"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn writer(&mut self) -> crate::ConnWriter {
+        let lock = self
+            .state
+            .write_lock
+            .get_or_insert_with(|| Arc::new(Mutex::new(())))
+            .clone();
+        crate::ConnWriter::new(self.state.out.protocol(), self.state.sink.clone(), lock)
+    }
+
     /// Hands the connection over to `f` once this command returns: the replies written
     /// so far are flushed, then `f` receives a [`DetachedConn`] that owns the socket,
     /// the bytes already read and not yet served, and this connection's protocol, name
@@ -934,7 +998,25 @@ impl<'a> Conn<'a> {
             };
         }
         crate::resp::append_bulk_header(self.state.out.buffer_mut(), size);
-        self.state.flush_with(&[])?;
+        // The bulk goes out in several writes: hold the write lock for all of them, so
+        // no out-of-band write lands inside it.
+        let lock = self.state.write_lock.take();
+        let guard = lock
+            .as_ref()
+            .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
+        let res = self.stream_chunks(reader, len, size);
+        drop(guard);
+        self.state.write_lock = lock;
+        res
+    }
+
+    fn stream_chunks(
+        &mut self,
+        reader: &mut dyn io::Read,
+        len: u64,
+        size: usize,
+    ) -> io::Result<()> {
+        self.state.write_unlocked(&[])?;
         // On the heap: a connection thread's stack is small.
         let mut chunk = vec![0u8; (DIRECT_WRITE_MIN).min(size.max(1))];
         let mut left = len;
@@ -946,11 +1028,10 @@ impl<'a> Conn<'a> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            self.state.flush_with(&[&chunk[..n]])?;
+            self.state.write_unlocked(&[&chunk[..n]])?;
             left -= n as u64;
         }
-        self.state.out.buffer_mut().extend_from_slice(b"\r\n");
-        Ok(())
+        self.state.write_unlocked(&[b"\r\n"])
     }
 
     /// Sends the replies written so far now, instead of at the end of the pipeline

@@ -62,7 +62,10 @@ pub struct DetachedConn {
 
 impl DetachedConn {
     pub(crate) fn new(mut state: ConnState, reader: Reader<ReadHalf>, slot: ClientSlot) -> Self {
-        state.write_lock = Some(Arc::new(Mutex::new(())));
+        // A server's connection has its lock already (shared with `Clients::writer`).
+        state
+            .write_lock
+            .get_or_insert_with(|| Arc::new(Mutex::new(())));
         state.close = false;
         DetachedConn {
             state,
@@ -345,6 +348,14 @@ pub struct ConnWriter {
 }
 
 impl ConnWriter {
+    pub(crate) fn new(protocol: Protocol, sink: WriteHalf, write_lock: WriteLock) -> ConnWriter {
+        ConnWriter {
+            out: Writer::with_protocol(protocol),
+            sink,
+            write_lock,
+        }
+    }
+
     /// Sends everything written to this handle so far.
     ///
     /// # Errors

@@ -296,3 +296,96 @@ fn a_monitor_sees_every_command_of_a_pipelined_burst_in_order_with_redis_escapin
     watcher.expect_eof();
     server.shutdown();
 }
+
+/// A reader that hands out at most 1,000 bytes per call, yielding between calls, so a
+/// streamed bulk goes out in many writes.
+struct Trickle(usize);
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        thread::yield_now();
+        let n = buf.len().min(self.0).min(1000);
+        buf[..n].fill(b'b');
+        self.0 -= n;
+        Ok(n)
+    }
+}
+
+/// Out-of-band writes (`Clients::writer`) interleave with a pipeline's replies only
+/// between whole replies: a thread pushes messages for as long as the client pipelines
+/// 90 commands whose replies include 100 KB bulks and streamed bulks (written in many
+/// parts); every frame the client reads is whole, and the pushes are in order.
+#[test]
+fn out_of_band_pushes_never_split_a_reply() {
+    use redcon::handler_fn;
+    use std::io::Read;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    const N: usize = 90;
+    let server = start(handler_fn(|conn, cmd| {
+        let n: usize = std::str::from_utf8(&cmd[1]).unwrap().parse().unwrap();
+        match n % 3 {
+            0 => conn.write_bulk(vec![b'a'; 100_000]),
+            1 => conn.write_bulk_from(Trickle(200_000), 200_000).unwrap(),
+            _ => conn.write_int(n as i64),
+        }
+    }));
+    let mut c = connect(&server);
+    c.send(&request(&["N", "2"]));
+    c.expect(b":2\r\n");
+    let clients = server.clients_handle();
+    let id = clients.ids()[0];
+    let mut w = clients.writer(id).expect("the client is live");
+    let done = Arc::new(AtomicBool::new(false));
+    let stop = done.clone();
+    let pusher = thread::spawn(move || {
+        let mut i = 0;
+        while !stop.load(Ordering::Relaxed) {
+            w.write_push(2);
+            w.write_bulk("push");
+            w.write_int(i);
+            if w.flush().is_err() {
+                break;
+            }
+            i += 1;
+            thread::yield_now();
+        }
+    });
+    let mut req = Vec::new();
+    for n in 0..N {
+        req.extend_from_slice(&request(&["N", &n.to_string()]));
+    }
+    let mut stream = c.stream.try_clone().unwrap();
+    let writer = thread::spawn(move || stream.write_all(&req).unwrap());
+    let (mut buf, mut pushes, mut replies) = (Vec::new(), 0, 0);
+    let mut chunk = vec![0u8; 1 << 16];
+    while replies < N {
+        let n = c.stream.read(&mut chunk).unwrap();
+        assert!(n > 0, "closed after {pushes} pushes and {replies} replies");
+        buf.extend_from_slice(&chunk[..n]);
+        while let Some(len) = common::resp_len(&buf).expect("a split or corrupt frame") {
+            let frame: Vec<u8> = buf.drain(..len).collect();
+            if frame.starts_with(b"*2\r\n$4\r\npush\r\n") {
+                assert_eq!(
+                    frame,
+                    format!("*2\r\n$4\r\npush\r\n:{pushes}\r\n").as_bytes()
+                );
+                pushes += 1;
+            } else {
+                let want = match replies % 3 {
+                    0 => bulk(&vec![b'a'; 100_000]),
+                    1 => bulk(&vec![b'b'; 200_000]),
+                    _ => format!(":{replies}\r\n").into_bytes(),
+                };
+                assert!(frame == want, "reply {replies} is not whole");
+                replies += 1;
+            }
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    pusher.join().unwrap();
+    writer.join().unwrap();
+    // The pushes really did run alongside the replies.
+    assert!(pushes > 0, "no push arrived among the replies");
+    server.shutdown();
+}

@@ -73,6 +73,11 @@ fn start<H: Handler>(
     let peer = peer.unwrap_or_else(|| socket.peer_addr());
     let mut state = ConnState::new(slot.id, peer, tls, sink, cfg.limits);
     state.ctl = Some(slot.ctl.clone());
+    // Other threads may write to this connection (`Clients::writer`): its flushes and
+    // theirs share one lock.
+    let write_lock = Arc::new(std::sync::Mutex::new(()));
+    slot.ctl.set_writer(state.sink.clone(), write_lock.clone());
+    state.write_lock = Some(write_lock);
     state.clients = Some(shared.live.clone());
     state.info = cfg.info.clone();
     state.commands = cfg
