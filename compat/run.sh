@@ -111,11 +111,11 @@ if have node; then
 fi
 
 # --- The clone ---------------------------------------------------------------------
-echo "== cargo build --release --example clone"
-if (cd "$ROOT" && cargo build --release --example clone); then
-    result ok "build: clone example (release)"
+echo "== cargo build --release --example clone --example mux --example tls"
+if (cd "$ROOT" && cargo build --release --example clone --example mux --example tls); then
+    result ok "build: clone, mux and tls examples (release)"
 else
-    result "not ok" "build: clone example (release)"
+    result "not ok" "build: clone, mux and tls examples (release)"
     summary
     exit 1
 fi
@@ -216,7 +216,7 @@ if [ "${COMPAT_ONLY:-}" != cluster ] && [ "${COMPAT_ONLY:-}" != acl ]; then
     run_check "operators' tools: redis-cli info and --stat, prometheus-redis-exporter" \
         "$PY" "$HERE/clients/ops_check.py" --clone-bin "$CLONE" --redis "127.0.0.1:$REDIS_PORT"
 
-    run_check "stopping the clone: SIGTERM, SIGINT, SHUTDOWN" \
+    run_check "stopping the examples: SIGTERM, SIGINT, and the clone's SHUTDOWN" \
         "$HERE/clients/stop_check.sh" "$CLONE" "$WORK"
 
     run_check "INCRBYFLOAT digits: clone vs redis-server" \

@@ -4,7 +4,10 @@
 //!
 //! ```text
 //! cargo run --example mux            # then: redis-cli -p 6381 set k v
+//! cargo run --example mux -- 127.0.0.1:7000   # another address
 //! ```
+
+mod signals;
 
 use redcon::mux::{Arity, Mux};
 use redcon::Server;
@@ -42,8 +45,12 @@ fn main() -> Result<(), redcon::Error> {
         conn.write_string("OK");
         conn.close();
     });
-    let handle = Server::new(mux).addr("127.0.0.1:6381").start()?;
+    // Another address as the first argument: `cargo run --example mux -- 127.0.0.1:7000`.
+    let addr = std::env::args().nth(1);
+    let addr = addr.as_deref().unwrap_or("127.0.0.1:6381");
+    let handle = Server::new(mux).addr(addr).start()?;
     println!("listening on {}", handle.local_addr());
-    handle.wait();
+    // Ctrl-C or SIGTERM: answer what was read, run every on_close, exit 0.
+    signals::serve_until_signal(handle);
     Ok(())
 }

@@ -8,6 +8,8 @@
 //! `examples/tls/` (valid for `localhost` and `127.0.0.1`). That key is public: never
 //! use it for anything real. See `examples/tls/README.md` to make your own.
 
+mod signals;
+
 use redcon::{Command, Conn, Server};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -87,5 +89,6 @@ fn main() {
          -keyout key.pem -out cert.pem"
     );
     println!("  cargo run --example tls -- {port} cert.pem key.pem");
-    server.wait();
+    // Ctrl-C or SIGTERM: answer what was read, run every on_close, exit 0.
+    signals::serve_until_signal(server);
 }

@@ -37,6 +37,8 @@ mod lists;
 mod long_double;
 mod scan;
 mod server_cmds;
+#[path = "../signals.rs"]
+mod signals;
 mod specs;
 mod stop;
 mod store;

@@ -11,13 +11,11 @@
 use crate::specs::spec;
 use redcon::mux::Mux;
 use redcon::{reply, ServerHandle};
-use signal_hook::consts::{SIGINT, SIGTERM};
-use signal_hook::iterator::Signals;
 use std::sync::mpsc::{channel, Receiver, Sender};
 
 /// Why the clone stops.
 pub(crate) enum Stop {
-    Signal(i32),
+    Signal(&'static str),
     Shutdown,
 }
 
@@ -58,22 +56,11 @@ pub(crate) fn register(mux: &mut Mux, stop: Sender<Stop>) {
 
 /// Serves until a signal or `SHUTDOWN` arrives, then shuts the server down.
 pub(crate) fn serve_until_stopped(handle: ServerHandle, stop: Sender<Stop>, stops: Receiver<Stop>) {
-    match Signals::new([SIGINT, SIGTERM]) {
-        Ok(mut signals) => {
-            std::thread::spawn(move || {
-                if let Some(sig) = signals.forever().next() {
-                    let _ = stop.send(Stop::Signal(sig));
-                }
-            });
-        }
-        Err(e) => eprintln!("cannot handle SIGINT/SIGTERM: {e}"),
-    }
-    let why = stops.recv();
-    match why {
-        Ok(Stop::Signal(sig)) => {
-            let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
-            println!("{name} received: shutting down");
-        }
+    crate::signals::on_stop_signal(move |name| {
+        let _ = stop.send(Stop::Signal(name));
+    });
+    match stops.recv() {
+        Ok(Stop::Signal(name)) => println!("{name} received: shutting down"),
         Ok(Stop::Shutdown) | Err(_) => println!("SHUTDOWN: shutting down"),
     }
     let joined = handle.shutdown();
