@@ -28,6 +28,10 @@ pub(crate) struct Counters {
     started: Instant,
     pub(crate) connections_received: AtomicU64,
     pub(crate) rejected_connections: AtomicU64,
+    /// Refused by protected mode (`-DENIED`).
+    pub(crate) rejected_protected_mode: AtomicU64,
+    /// Closed because the TLS handshake failed or did not finish in time.
+    pub(crate) rejected_tls_handshake: AtomicU64,
     commands: AtomicU64,
     net_in: AtomicU64,
     net_out: AtomicU64,
@@ -46,6 +50,8 @@ impl Default for Counters {
             started: Instant::now(),
             connections_received: AtomicU64::new(0),
             rejected_connections: AtomicU64::new(0),
+            rejected_protected_mode: AtomicU64::new(0),
+            rejected_tls_handshake: AtomicU64::new(0),
             commands: AtomicU64::new(0),
             net_in: AtomicU64::new(0),
             net_out: AtomicU64::new(0),
@@ -100,6 +106,8 @@ impl Counters {
             connected_clients: self.connected.load(Ordering::Relaxed),
             blocked_clients: self.blocked.load(Ordering::Relaxed),
             rejected_connections: self.rejected_connections.load(Ordering::Relaxed),
+            rejected_protected_mode: self.rejected_protected_mode.load(Ordering::Relaxed),
+            rejected_tls_handshake: self.rejected_tls_handshake.load(Ordering::Relaxed),
             commands_processed: commands,
             net_input_bytes: net_in,
             net_output_bytes: net_out,
@@ -172,6 +180,12 @@ pub struct Stats {
     pub blocked_clients: usize,
     /// Connections refused because max clients was reached (`rejected_connections`).
     pub rejected_connections: u64,
+    /// Connections refused by protected mode (`-DENIED`, then closed). Not in Redis's
+    /// `INFO`.
+    pub rejected_protected_mode: u64,
+    /// TLS connections closed because the handshake failed or did not finish within
+    /// the handshake timeout. Not in Redis's `INFO`.
+    pub rejected_tls_handshake: u64,
     /// Commands passed to the handler (`total_commands_processed`).
     pub commands_processed: u64,
     /// Bytes read from clients (`total_net_input_bytes`).

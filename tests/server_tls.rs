@@ -163,8 +163,15 @@ fn failed_and_stalled_handshakes_do_not_disturb_others() {
     let mut c = tls_client(&server, "localhost");
     c.send(b"PING\r\n");
     c.expect(b"+PONG\r\n");
-    // Clients that never completed a handshake never reached the handler.
+    // Clients that never completed a handshake never reached the handler, and are
+    // counted as refused for that reason (and only for it).
     assert!(h.closes.snapshot().is_empty());
+    let stats = server.stats();
+    assert_eq!(stats.rejected_tls_handshake, 2);
+    assert_eq!(
+        (stats.rejected_connections, stats.rejected_protected_mode),
+        (0, 0)
+    );
     drop(c);
     server.shutdown();
 }

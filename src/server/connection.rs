@@ -105,6 +105,11 @@ fn start<H: Handler>(
         return None;
     }
     if cfg.protected_mode && crate::auth::check::protected_refusal(&mut state) {
+        shared
+            .live
+            .counters()
+            .rejected_protected_mode
+            .fetch_add(1, Ordering::Relaxed);
         let _ = state.flush_with(&[]);
         state.sink.close_after_replies();
         log::debug!("client {} refused: protected mode", state.id);
@@ -257,6 +262,11 @@ fn open_transport(shared: &Shared, socket: &Arc<Socket>) -> Option<(ReadHalf, Wr
         let mut reader = TlsReader::new(session.clone(), socket.clone());
         if let Err(e) = reader.handshake(shared.config.tls_handshake_timeout) {
             log::debug!("TLS handshake failed: {e}");
+            shared
+                .live
+                .counters()
+                .rejected_tls_handshake
+                .fetch_add(1, Ordering::Relaxed);
             return None;
         }
         return Some((

@@ -362,6 +362,13 @@ fn protected_mode_refuses_other_hosts_without_a_password() {
     assert!(got.starts_with(DENIED), "{}", got.escape_ascii());
     assert!(got.ends_with(b"connections from the outside.\r\n"));
     assert_eq!(from(&open, "127.0.0.1", b"+PONG\r\n"), b"+PONG\r\n");
+    // Counted by reason: one refusal by protected mode.
+    let stats = open.stats();
+    assert_eq!(stats.rejected_protected_mode, 1);
+    assert_eq!(
+        (stats.rejected_connections, stats.connections_received),
+        (0, 2)
+    );
     // With a password for the default user, other hosts may connect (and must AUTH).
     let guarded = start(Server::new(kv()).protected_mode(true).requirepass("x"));
     assert_eq!(from(&guarded, "127.0.0.2", NOAUTH), NOAUTH);
