@@ -286,6 +286,10 @@ impl Clients {
         // Outside the lock: a shutdown(2) is quick, but there is no need to hold
         // every accept and close behind it.
         c.end(KILLED, Shutdown::Both);
+        // A connection held by CLIENT PAUSE ends now too, not when the pause does.
+        if self.pause.active() {
+            self.pause.wake_all();
+        }
         true
     }
 

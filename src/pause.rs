@@ -59,8 +59,21 @@ impl Pause {
         self.changed.notify_all();
     }
 
-    /// Holds `cmd` while a pause that concerns it lasts.
-    pub(crate) fn hold(&self, table: Option<&CommandTable>, cmd: &Command<'_>) {
+    /// Wakes every held command to look again (a held connection was killed).
+    pub(crate) fn wake_all(&self) {
+        let _p = self.lock();
+        self.changed.notify_all();
+    }
+
+    /// Holds `cmd` while a pause that concerns it lasts. Returns `false`, at once, if
+    /// `ended()` says the connection was ended meanwhile (killed): the command must
+    /// not run.
+    pub(crate) fn hold(
+        &self,
+        table: Option<&CommandTable>,
+        cmd: &Command<'_>,
+        ended: &dyn Fn() -> bool,
+    ) -> bool {
         let concerned = |mode: PauseMode| match mode {
             PauseMode::All => true,
             PauseMode::Write => table
@@ -69,6 +82,9 @@ impl Pause {
         };
         let mut p = self.lock();
         while let Some((end, mode)) = *p {
+            if ended() {
+                return false;
+            }
             let now = Instant::now();
             if now >= end {
                 // Over: the first to notice clears it.
@@ -86,5 +102,6 @@ impl Pause {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+        !ended()
     }
 }

@@ -440,3 +440,37 @@ fn shutdown_ends_a_client_pause_and_the_held_commands_are_answered() {
     c.expect(b"+PONG\r\n");
     c.expect_eof();
 }
+
+#[test]
+fn a_client_killed_while_held_by_a_pause_is_closed_at_once_and_its_command_never_runs() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = served.clone();
+    let server = Server::new(redcon::handler_fn(move |conn, _| {
+        count.fetch_add(1, Ordering::SeqCst);
+        conn.write_string("OK")
+    }))
+    .addr("127.0.0.1:0")
+    .start()
+    .expect("start");
+    let clients = server.clients_handle();
+    let mut c = connect(&server);
+    c.send(b"X\r\n");
+    c.expect(b"+OK\r\n");
+    let id = clients.ids()[0];
+    clients.pause(Duration::from_secs(600), redcon::PauseMode::All);
+    c.send(b"X\r\n");
+    common::wait_until("the command is held", || {
+        server.stats().blocked_clients == 1
+    });
+    assert!(clients.kill(id));
+    c.expect_eof();
+    // Its thread is gone too, not parked until the pause ends.
+    common::wait_until("the connection is gone", || {
+        server.stats().connected_clients == 0 && server.stats().blocked_clients == 0
+    });
+    assert_eq!(served.load(Ordering::SeqCst), 1, "the held command ran");
+    clients.unpause();
+    server.shutdown();
+}

@@ -299,7 +299,10 @@ fn serve<H: Handler + ?Sized>(
                 }
             };
             state.local.commands += 1;
-            hold_if_paused(state, &cmd);
+            if !hold_if_paused(state, &cmd) {
+                // Killed while held: the command never runs.
+                return Outcome::Close(CloseReason::Killed);
+            }
             let served = dispatch(handler, state, cmd, rest);
             if matches!(served, Dispatch::Served) {
                 feed_monitors(state, &cmd);
@@ -458,7 +461,9 @@ fn dispatch<H: Handler + ?Sized>(
 /// CLIENT PAUSE, before the command is served: one relaxed load when nothing is
 /// paused. Replies written so far go out first, as Redis sends them.
 #[inline]
-fn hold_if_paused(state: &mut ConnState, cmd: &Command<'_>) {
+/// Holds the command while `CLIENT PAUSE` concerns it; `false` if the connection was
+/// killed meanwhile.
+fn hold_if_paused(state: &mut ConnState, cmd: &Command<'_>) -> bool {
     if let Some(c) = &state.clients
         && c.pause_state().active()
     {
@@ -466,9 +471,16 @@ fn hold_if_paused(state: &mut ConnState, cmd: &Command<'_>) {
         let _ = state.flush_with(&[]);
         let blocked = &c.counters().blocked;
         blocked.fetch_add(1, Ordering::Relaxed);
-        c.pause_state().hold(state.commands.as_deref(), cmd);
+        let ctl = state.ctl.clone();
+        let ended = move || {
+            ctl.as_ref()
+                .is_some_and(|c| c.ending() == Some(crate::clients::Ending::Killed))
+        };
+        let go_on = c.pause_state().hold(state.commands.as_deref(), cmd, &ended);
         blocked.fetch_sub(1, Ordering::Relaxed);
+        return go_on;
     }
+    true
 }
 
 /// MONITOR's feed, after the command was served: one relaxed load when nobody
