@@ -45,6 +45,7 @@ fn rename(store: &Store, conn: &mut Conn, cmd: Command, nx: bool) {
     } else {
         let e = pair.first().remove(src).expect("checked live above");
         pair.second().insert(dst.to_vec(), e);
+        crate::lists::serve_blocked_at(store, d, pair.second(), dst);
         Ok(true)
     };
     drop(pair);
@@ -89,6 +90,7 @@ fn copy(store: &Store, conn: &mut Conn, cmd: Command) {
             let free = replace || live_mut(pair.second(), dst).is_none();
             if free {
                 pair.second().insert(dst.to_vec(), e);
+                crate::lists::serve_blocked_at(store, dst_db, pair.second(), dst);
             }
             free
         }

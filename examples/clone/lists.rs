@@ -46,6 +46,19 @@ fn push(store: &Store, conn: &mut Conn, cmd: Command, left: bool) {
     conn.write_int(len as i64);
 }
 
+/// After a command put a value at `key` other than by pushing (RENAME, COPY): if it is
+/// a list, the clients blocked on `key` are served from it, as Redis's
+/// `signalKeyAsReady` does for any write. The caller holds `shard`, `key`'s shard.
+pub(crate) fn serve_blocked_at(store: &Store, d: usize, shard: &mut Shard, key: &[u8]) {
+    if !store.blocked.any() {
+        return;
+    }
+    if let Some(list) = shard.get_mut(key).and_then(|e| e.list.as_deref_mut()) {
+        store.blocked.serve(d, key, list);
+        remove_if_empty(shard, key);
+    }
+}
+
 /// Redis deletes a list once its last element is gone.
 fn remove_if_empty(shard: &mut Shard, key: &[u8]) {
     if shard
