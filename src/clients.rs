@@ -38,6 +38,8 @@ pub(crate) enum Ending {
 pub(crate) struct ClientCtl {
     pub(crate) socket: Arc<Socket>,
     ending: AtomicU8,
+    /// What `CLIENT LIST` shows of it, published by its thread.
+    pub(crate) details: crate::client_info::Details,
 }
 
 impl ClientCtl {
@@ -53,6 +55,15 @@ impl ClientCtl {
     /// Ends the connection as [`Clients::kill`] does.
     pub(crate) fn kill(&self) {
         self.end(KILLED, Shutdown::Both);
+    }
+
+    /// A snapshot for `CLIENT LIST`.
+    pub(crate) fn info(&self, id: u64) -> crate::ClientInfo {
+        self.details.snapshot(
+            id,
+            &self.socket.peer_addr(),
+            self.socket.local_addr().as_ref(),
+        )
     }
 
     /// Records the reason (the first one stays), then wakes the connection's thread.
@@ -177,9 +188,14 @@ impl Clients {
     }
 
     pub(crate) fn insert(&self, id: u64, socket: Arc<Socket>) -> Arc<ClientCtl> {
+        let details = crate::client_info::Details::new(
+            socket.as_raw_fd(),
+            matches!(*socket, Socket::Unix(_)),
+        );
         let ctl = Arc::new(ClientCtl {
             socket,
             ending: AtomicU8::new(RUNNING),
+            details,
         });
         self.lock().insert(id, ctl.clone());
         ctl
@@ -262,6 +278,51 @@ impl Clients {
     pub fn local_addr(&self, id: u64) -> Option<ListenAddr> {
         let c = self.lock().get(&id).cloned()?;
         c.socket.local_addr()
+    }
+
+    /// A snapshot of every live connection, in increasing id order, for `CLIENT LIST`
+    /// (its [`Display`](std::fmt::Display) is Redis's line). A connection publishes
+    /// its details once per read batch, so a busy one may be a batch behind; inside a
+    /// handler, [`Conn::client_info`](crate::Conn::client_info) first brings the
+    /// caller's own up to date.
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// let _c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// let clients = server.clients_handle();
+    /// while clients.list().is_empty() {
+    ///     std::thread::yield_now();
+    /// }
+    /// let info = &clients.list()[0];
+    /// assert_eq!(info.flags(), "N");
+    /// assert_eq!(info.cmd(), None); // no command yet
+    /// assert!(info.to_string().ends_with(" cmd=NULL user=default redir=-1 resp=2"));
+    /// server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn list(&self) -> Vec<crate::ClientInfo> {
+        let mut live: Vec<(u64, Arc<ClientCtl>)> =
+            self.lock().iter().map(|(id, c)| (*id, c.clone())).collect();
+        live.sort_unstable_by_key(|(id, _)| *id);
+        // Outside the map's lock: the addresses are system calls.
+        live.iter().map(|(id, c)| c.info(*id)).collect()
+    }
+
+    /// The connection with this id, as [`list`](Self::list) shows it, if it is live.
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// assert!(server.clients_handle().info(1).is_none());
+    /// server.shutdown();
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
+    pub fn info(&self, id: u64) -> Option<crate::ClientInfo> {
+        let c = self.lock().get(&id).cloned()?;
+        Some(c.info(id))
     }
 
     /// The ids of the live connections, in increasing order (accept order).

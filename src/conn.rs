@@ -83,6 +83,8 @@ pub(crate) struct ConnState {
     pub(crate) monitor_addr: Option<String>,
     /// Set when the server has access control: who the connection runs as.
     pub(crate) auth: Option<Box<crate::auth::check::ConnAuth>>,
+    /// What `CLIENT LIST` will show next, before it is published.
+    pub(crate) pending: crate::client_info::Pending,
 }
 
 /// See [`ConnState::before_error`].
@@ -117,7 +119,23 @@ impl ConnState {
             db: 0,
             monitor_addr: None,
             auth: None,
+            pending: crate::client_info::Pending::default(),
         }
+    }
+
+    /// Publishes this connection's `CLIENT LIST` details; `qbuf` is what was read and
+    /// not yet served, `qbuf_cap` the read buffer's size.
+    pub(crate) fn publish_details(&mut self, qbuf: usize, qbuf_cap: usize) {
+        let Some(ctl) = &self.ctl else { return };
+        let user = self.auth.as_ref().map_or("default", |a| a.user.as_str());
+        let sizes = [qbuf, qbuf_cap, self.out.len(), self.out.buffer_capacity()];
+        self.pending
+            .publish(&ctl.details, self.commands.as_deref(), user, sizes);
+    }
+
+    /// The details `CLIENT LIST` shows, for flags and values changed outside a batch.
+    pub(crate) fn details(&self) -> Option<&crate::client_info::Details> {
+        self.ctl.as_deref().map(|c| &c.details)
     }
 
     /// An inert state that owns nothing, left behind when a `DetachedConn` hands its
@@ -306,6 +324,13 @@ macro_rules! shared_conn_methods {
         #[doc = $tail]
         pub fn set_protocol(&mut self, protocol: Protocol) {
             self.state.out.set_protocol(protocol);
+            if let Some(d) = self.state.details() {
+                d.set_resp(if protocol == $crate::Protocol::Resp3 {
+                    3
+                } else {
+                    2
+                });
+            }
         }
 
         /// The name the client gave itself (`CLIENT SETNAME`, `HELLO ... SETNAME`), if any.
@@ -332,6 +357,9 @@ macro_rules! shared_conn_methods {
         #[doc = $tail]
         pub fn set_client_name(&mut self, name: Option<&[u8]>) {
             self.state.name = name.map(<[u8]>::to_vec);
+            if let Some(d) = self.state.details() {
+                d.set_name(name);
+            }
         }
 
         /// Stores a value of any type as this connection's user state, replacing any
@@ -479,13 +507,22 @@ macro_rules! shared_conn_methods {
                 self.state.note_write(flushed);
                 return $crate::Wait::Cancelled($crate::Cancel::ClientClosed);
             }
-            $crate::wait::wait(
+            // CLIENT LIST shows the client blocked (flag `b`) while it waits.
+            let details = self.state.details();
+            if let Some(d) = details {
+                d.set_flag($crate::client_info::FLAG_BLOCKED, true);
+            }
+            let woke = $crate::wait::wait(
                 self.state.wait_point.as_ref(),
                 self.state.sink.socket().map(|s| &**s),
                 self.state.ctl.as_deref(),
                 self.state.clients.as_ref().map(|c| c.counters()),
                 timeout,
-            )
+            );
+            if let Some(d) = details {
+                d.set_flag($crate::client_info::FLAG_BLOCKED, false);
+            }
+            woke
         }
 
         /// Every live connection of this server, to list or
@@ -541,6 +578,9 @@ macro_rules! shared_conn_methods {
         #[doc = $tail]
         pub fn set_db(&mut self, db: u32) {
             self.state.db = db;
+            if let Some(d) = self.state.details() {
+                d.set_db(db);
+            }
         }
 
         $crate::conn::forward_value_writes!($head, $tail);
@@ -666,6 +706,48 @@ impl<'a> Conn<'a> {
         "```\n# use redcon::{handler_fn, Conn, Server};\n# use std::io::{Read, Write};\n# fn check(conn: &mut Conn) {",
         "# let server = Server::new(handler_fn(|conn, _cmd| {\n#     check(conn);\n#     conn.write_string(\"OK\");\n#     conn.close();\n# })).addr(\"127.0.0.1:0\").start()?;\n# let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;\n# c.write_all(b\"PING\\r\\n\")?;\n# let mut got = Vec::new();\n# c.read_to_end(&mut got)?;\n# let want = [EXPECTED, b\"+OK\\r\\n\"].concat();\n# assert_eq!(got.escape_ascii().to_string(), want.escape_ascii().to_string());\n# server.shutdown();\n# Ok::<(), Box<dyn std::error::Error>>(())\n```"
     );
+
+    /// This connection as `CLIENT INFO` shows it (its [`Display`](std::fmt::Display)
+    /// is Redis's line), current up to the command being served: `cmd` is this
+    /// command, as in Redis. It also publishes those details, so a
+    /// [`Clients::list`](crate::Clients::list) that follows shows this connection
+    /// current too.
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    /// let server = Server::new(handler_fn(|conn, _| {
+    ///     conn.set_client_name(Some(b"worker"));
+    ///     let info = conn.client_info();
+    ///     assert_eq!(info.name(), b"worker");
+    ///     assert_eq!(info.cmd(), Some("whoami"));
+    ///     conn.write_u64(info.id());
+    /// }))
+    /// .addr("127.0.0.1:0")
+    /// .start()?;
+    /// let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// c.write_all(b"WHOAMI\r\n")?;
+    /// let mut reply = [0u8; 4];
+    /// c.read_exact(&mut reply)?;
+    /// assert_eq!(&reply, b":1\r\n");
+    /// server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn client_info(&mut self) -> crate::ClientInfo {
+        let qbuf = self.rest.len();
+        let cap = self.state.pending.read_capacity();
+        self.state.publish_details(qbuf, cap);
+        match &self.state.ctl {
+            Some(ctl) => ctl.info(self.state.id),
+            // A connection served without a server (the inert placeholder) has no
+            // published details: show what it has.
+            None => crate::client_info::Details::new(-1, false).snapshot(
+                self.state.id,
+                &self.state.peer,
+                None,
+            ),
+        }
+    }
 
     /// Makes this connection a monitor, as Redis's `MONITOR`: it is answered `+OK`,
     /// then receives a line for every command any connection of the server serves from

@@ -284,6 +284,7 @@ fn serve<H: Handler + ?Sized>(
                 }
             };
             state.local.commands += 1;
+            state.pending.note(&cmd);
             hold_if_paused(state, &cmd);
             let served = dispatch(handler, state, cmd, rest);
             if matches!(served, Dispatch::Served) {
@@ -338,8 +339,10 @@ fn serve<H: Handler + ?Sized>(
         if shared.is_shutting_down() {
             return Outcome::Close(CloseReason::ServerShutdown);
         }
-        // The batch's counts, added to the server's once per read.
+        // The batch's counts, added to the server's once per read; so are the details
+        // CLIENT LIST shows.
         shared.live.counters().publish(&mut state.local);
+        state.publish_details(reader.buffered().len(), reader.capacity());
         match reader.fill_buf() {
             Ok(0) if shared.is_shutting_down() => {
                 return Outcome::Close(CloseReason::ServerShutdown)
