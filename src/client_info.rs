@@ -376,8 +376,9 @@ impl ClientInfo {
 
 impl fmt::Display for ClientInfo {
     /// Redis 7.0.15's `CLIENT LIST` line, fields in its order. The memory fields are
-    /// this server's buffers: the read buffer for `qbuf`/`rbs`, the reply buffer for
-    /// `obl`/`omem`.
+    /// this server's buffers: the read buffer for `qbuf`/`rbs`; the reply buffer, one
+    /// block like Redis's fixed one, for `obl` (its reply list, `oll`/`omem`, has no
+    /// counterpart); both in `tot-mem`. Transactions are the handler's: `multi=-1`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let free = self.qbuf_cap.saturating_sub(self.qbuf);
         let tot = self.qbuf_cap + self.out_cap;
@@ -385,7 +386,7 @@ impl fmt::Display for ClientInfo {
             f,
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} \
              psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} \
-             rbp={} obl={} oll=0 omem={} tot-mem={} events={} cmd={} user={} redir=-1 resp={}",
+             rbp={} obl={} oll=0 omem=0 tot-mem={} events={} cmd={} user={} redir=-1 resp={}",
             self.id,
             self.addr,
             self.laddr,
@@ -403,7 +404,6 @@ impl fmt::Display for ClientInfo {
             self.qbuf_cap,
             self.qbuf_cap,
             self.out,
-            self.out_cap,
             tot,
             if self.out > 0 { "rw" } else { "r" },
             self.cmd().unwrap_or("NULL"),

@@ -507,7 +507,10 @@ macro_rules! shared_conn_methods {
                 self.state.note_write(flushed);
                 return $crate::Wait::Cancelled($crate::Cancel::ClientClosed);
             }
-            // CLIENT LIST shows the client blocked (flag `b`) while it waits.
+            // CLIENT LIST shows the client blocked (flag `b`) while it waits, with
+            // the command that blocked it.
+            let cap = self.state.pending.read_capacity();
+            self.state.publish_details(0, cap);
             let details = self.state.details();
             if let Some(d) = details {
                 d.set_flag($crate::client_info::FLAG_BLOCKED, true);

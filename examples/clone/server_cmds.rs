@@ -197,6 +197,8 @@ pub(crate) fn register(mux: &mut Mux, store: &Arc<Store>) {
             conn.write_error(msg);
         }
     });
+    mux.command(spec("client|list"), crate::client_list::list);
+    mux.command(spec("client|info"), crate::client_list::info);
     mux.command(spec("client|kill"), client_kill);
     mux.command(spec("client|pause"), client_pause);
     mux.command(spec("client|unpause"), |conn, _| {

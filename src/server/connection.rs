@@ -122,6 +122,8 @@ fn start<H: Handler>(
         cfg.max_query_buffer,
     );
     reader.set_unauthenticated(crate::auth::check::limited(&state));
+    // Listed from the start with its buffer sizes and user.
+    state.publish_details(0, reader.capacity());
     Some((state, reader))
 }
 
@@ -224,6 +226,8 @@ fn detach(state: &mut ConnState, reader: &mut Reader<ReadHalf>, slot: ClientSlot
         let _ = s.set_read_timeout(None);
     }
     log::debug!("client {} detached", state.id);
+    // The batch that detached it ends here: CLIENT LIST shows its last command.
+    state.publish_details(reader.buffered().len(), reader.capacity());
     // Take both out, leaving inert values behind for the caller to drop.
     let state = std::mem::replace(state, ConnState::placeholder());
     let closed = Reader::with_limits(ReadHalf::Closed, Limits::default(), 0, 0);
