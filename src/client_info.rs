@@ -1,7 +1,8 @@
 //! Per-connection details for `CLIENT LIST` and `CLIENT INFO`: what each connection
 //! publishes for other threads ([`Details`], kept in its
 //! [`ClientCtl`](crate::clients::ClientCtl)), the snapshot read from it
-//! ([`ClientInfo`]), and Redis 7.0's line format.
+//! ([`ClientInfo`]), Redis 7.0's line format, and
+//! [`Conn::client_info`](crate::Conn::client_info).
 //!
 //! The connection's thread owns the live values; it copies what changes to [`Details`]
 //! once per read batch (the last command, the last interaction, buffer sizes), and at
@@ -493,5 +494,66 @@ impl Pending {
             out: sizes[2],
             out_cap: sizes[3],
         });
+    }
+}
+
+impl crate::conn::ConnState {
+    /// Publishes this connection's `CLIENT LIST` details; `qbuf` is what was read and
+    /// not yet served, `qbuf_cap` the read buffer's size.
+    pub(crate) fn publish_details(&mut self, qbuf: usize, qbuf_cap: usize) {
+        let Some(ctl) = &self.ctl else { return };
+        let user = self.auth.as_ref().map_or("default", |a| a.user.as_str());
+        let sizes = [qbuf, qbuf_cap, self.out.len(), self.out.buffer_capacity()];
+        self.pending
+            .publish(&ctl.details, self.commands.as_deref(), user, sizes);
+    }
+
+    /// The details `CLIENT LIST` shows, for flags and values changed outside a batch.
+    pub(crate) fn details(&self) -> Option<&crate::client_info::Details> {
+        self.ctl.as_deref().map(|c| &c.details)
+    }
+}
+
+impl crate::Conn<'_> {
+    /// This connection as `CLIENT INFO` shows it (its [`Display`](std::fmt::Display)
+    /// is Redis's line), current up to the command being served: `cmd` is this
+    /// command, as in Redis. It also publishes those details, so a
+    /// [`Clients::list`](crate::Clients::list) that follows shows this connection
+    /// current too.
+    ///
+    /// ```
+    /// use redcon::{handler_fn, Server};
+    /// use std::io::{Read, Write};
+    /// let server = Server::new(handler_fn(|conn, _| {
+    ///     conn.set_client_name(Some(b"worker"));
+    ///     let info = conn.client_info();
+    ///     assert_eq!(info.name(), b"worker");
+    ///     assert_eq!(info.cmd(), Some("whoami"));
+    ///     conn.write_u64(info.id());
+    /// }))
+    /// .addr("127.0.0.1:0")
+    /// .start()?;
+    /// let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// c.write_all(b"WHOAMI\r\n")?;
+    /// let mut reply = [0u8; 4];
+    /// c.read_exact(&mut reply)?;
+    /// assert_eq!(&reply, b":1\r\n");
+    /// server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn client_info(&mut self) -> crate::ClientInfo {
+        let qbuf = self.rest.len();
+        let cap = self.state.pending.read_capacity();
+        self.state.publish_details(qbuf, cap);
+        match &self.state.ctl {
+            Some(ctl) => ctl.info(self.state.id),
+            // A connection served without a server (the inert placeholder) has no
+            // published details: show what it has.
+            None => crate::client_info::Details::new(-1, false).snapshot(
+                self.state.id,
+                &self.state.peer,
+                None,
+            ),
+        }
     }
 }

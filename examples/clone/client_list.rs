@@ -1,5 +1,6 @@
 //! CLIENT LIST [TYPE type] [ID id ...] and CLIENT INFO, answered from the library's
-//! per-connection details in Redis 7.0's line format and with its errors.
+//! per-connection details in Redis 7.0's line format and with its errors; the client
+//! types their `TYPE` filter and CLIENT KILL's share.
 
 use redcon::resp::parse_int;
 use redcon::{reply, ClientInfo, ClientType, Command, Conn};
@@ -13,11 +14,8 @@ pub fn list(conn: &mut Conn, cmd: Command) {
     let all = conn.clients().list();
     let mut shown: Vec<&ClientInfo> = Vec::new();
     if cmd.len() == 4 && cmd[2].eq_ignore_ascii_case(b"type") {
-        let Some(kind) = ClientType::parse(&cmd[3]) else {
-            let mut msg = b"ERR Unknown client type '".to_vec();
-            msg.extend_from_slice(&cmd[3]);
-            msg.push(b'\'');
-            return conn.write_error(msg);
+        let Some(kind) = client_type(conn, &cmd[3]) else {
+            return;
         };
         shown.extend(all.iter().filter(|c| c.client_type() == kind));
     } else if cmd.len() > 3 && cmd[2].eq_ignore_ascii_case(b"id") {
@@ -38,6 +36,19 @@ pub fn list(conn: &mut Conn, cmd: Command) {
         text.push('\n');
     }
     conn.write_verbatim("txt", text);
+}
+
+/// A `TYPE` filter's client type (CLIENT LIST, CLIENT KILL); `None` after answering
+/// Redis's error for an unknown one.
+pub fn client_type(conn: &mut Conn, name: &[u8]) -> Option<ClientType> {
+    let kind = ClientType::parse(name);
+    if kind.is_none() {
+        let mut msg = b"ERR Unknown client type '".to_vec();
+        msg.extend_from_slice(name);
+        msg.push(b'\'');
+        conn.write_error(msg);
+    }
+    kind
 }
 
 /// CLIENT INFO: this connection's line.
