@@ -284,7 +284,8 @@ impl Clients {
     /// (its [`Display`](std::fmt::Display) is Redis's line). A connection publishes
     /// its details once per read batch, so a busy one may be a batch behind; inside a
     /// handler, [`Conn::client_info`](crate::Conn::client_info) first brings the
-    /// caller's own up to date.
+    /// caller's own up to date. A connection being ended (killed, or the server
+    /// shutting down) is left out.
     ///
     /// ```
     /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
@@ -303,14 +304,21 @@ impl Clients {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn list(&self) -> Vec<crate::ClientInfo> {
-        let mut live: Vec<(u64, Arc<ClientCtl>)> =
-            self.lock().iter().map(|(id, c)| (*id, c.clone())).collect();
+        // A connection being ended is no longer listed, as Redis frees a killed client
+        // at once: a second `CLIENT KILL` of the same address finds nothing.
+        let mut live: Vec<(u64, Arc<ClientCtl>)> = self
+            .lock()
+            .iter()
+            .filter(|(_, c)| c.ending().is_none())
+            .map(|(id, c)| (*id, c.clone()))
+            .collect();
         live.sort_unstable_by_key(|(id, _)| *id);
         // Outside the map's lock: the addresses are system calls.
         live.iter().map(|(id, c)| c.info(*id)).collect()
     }
 
-    /// The connection with this id, as [`list`](Self::list) shows it, if it is live.
+    /// The connection with this id, as [`list`](Self::list) shows it, if it is live
+    /// and not being ended.
     ///
     /// ```
     /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
@@ -322,7 +330,7 @@ impl Clients {
     /// ```
     pub fn info(&self, id: u64) -> Option<crate::ClientInfo> {
         let c = self.lock().get(&id).cloned()?;
-        Some(c.info(id))
+        c.ending().is_none().then(|| c.info(id))
     }
 
     /// The ids of the live connections, in increasing order (accept order).

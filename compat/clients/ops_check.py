@@ -240,6 +240,9 @@ def main():
                     ("CLIENT", "LIST", "TYPE", "foo"), ("CLIENT", "LIST", "ID", "x"),
                     ("CLIENT", "LIST", "ID"), ("CLIENT", "LIST", "TYPE", "normal", "ID", "1"),
                     ("CLIENT", "INFO", "x"), ("CLIENT", "LIST", "ID", "0")]]
+                # CLIENT KILL's TYPE filter sees the same types: the two subscribers.
+                errors.append(bulk(lister, "CLIENT", "KILL", "TYPE", "pubsub"))
+                eq(errors[-1], b":2", "CLIENT KILL TYPE pubsub")
                 return view, errors
             finally:
                 for s in [*roles.values(), lister]:
