@@ -46,6 +46,8 @@ pub(crate) struct ClientCtl {
     /// The protocol of the connection's last flush (RESP3 after `HELLO 3`), so an
     /// out-of-band writer encodes as the client expects.
     resp3: AtomicBool,
+    /// What `CLIENT LIST` shows of it, published by its thread.
+    pub(crate) details: crate::client_info::Details,
 }
 
 impl ClientCtl {
@@ -82,6 +84,15 @@ impl ClientCtl {
             Protocol::Resp2
         };
         Some(ConnWriter::new(protocol, sink.clone(), lock.clone()))
+    }
+
+    /// A snapshot for `CLIENT LIST`.
+    pub(crate) fn info(&self, id: u64) -> crate::ClientInfo {
+        self.details.snapshot(
+            id,
+            &self.socket.peer_addr(),
+            self.socket.local_addr().as_ref(),
+        )
     }
 
     /// Records the reason (the first one stays), then wakes the connection's thread.
@@ -206,11 +217,16 @@ impl Clients {
     }
 
     pub(crate) fn insert(&self, id: u64, socket: Arc<Socket>) -> Arc<ClientCtl> {
+        let details = crate::client_info::Details::new(
+            socket.as_raw_fd(),
+            matches!(*socket, Socket::Unix(_)),
+        );
         let ctl = Arc::new(ClientCtl {
             socket,
             ending: AtomicU8::new(RUNNING),
             writer: OnceLock::new(),
             resp3: AtomicBool::new(false),
+            details,
         });
         self.lock().insert(id, ctl.clone());
         ctl
@@ -333,6 +349,59 @@ impl Clients {
     pub fn local_addr(&self, id: u64) -> Option<ListenAddr> {
         let c = self.lock().get(&id).cloned()?;
         c.socket.local_addr()
+    }
+
+    /// A snapshot of every live connection, in increasing id order, for `CLIENT LIST`
+    /// (its [`Display`](std::fmt::Display) is Redis's line). A connection publishes
+    /// its details once per read batch, so a busy one may be a batch behind; inside a
+    /// handler, [`Conn::client_info`](crate::Conn::client_info) first brings the
+    /// caller's own up to date. A connection being ended (killed, or the server
+    /// shutting down) is left out.
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// let _c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// let clients = server.clients_handle();
+    /// while clients.list().is_empty() {
+    ///     std::thread::yield_now();
+    /// }
+    /// let info = &clients.list()[0];
+    /// assert_eq!(info.flags(), "N");
+    /// assert_eq!(info.cmd(), None); // no command yet
+    /// assert!(info.to_string().ends_with(" cmd=NULL user=default redir=-1 resp=2"));
+    /// server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn list(&self) -> Vec<crate::ClientInfo> {
+        // A connection being ended is no longer listed, as Redis frees a killed client
+        // at once: a second `CLIENT KILL` of the same address finds nothing.
+        let mut live: Vec<(u64, Arc<ClientCtl>)> = self
+            .lock()
+            .iter()
+            .filter(|(_, c)| c.ending().is_none())
+            .map(|(id, c)| (*id, c.clone()))
+            .collect();
+        live.sort_unstable_by_key(|(id, _)| *id);
+        // Outside the map's lock: the addresses are system calls.
+        live.iter().map(|(id, c)| c.info(*id)).collect()
+    }
+
+    /// The connection with this id, as [`list`](Self::list) shows it, if it is live
+    /// and not being ended.
+    ///
+    /// ```
+    /// let server = redcon::Server::new(redcon::handler_fn(|conn, _| conn.write_null()))
+    ///     .addr("127.0.0.1:0")
+    ///     .start()?;
+    /// assert!(server.clients_handle().info(1).is_none());
+    /// server.shutdown();
+    /// # Ok::<(), redcon::Error>(())
+    /// ```
+    pub fn info(&self, id: u64) -> Option<crate::ClientInfo> {
+        let c = self.lock().get(&id).cloned()?;
+        c.ending().is_none().then(|| c.info(id))
     }
 
     /// The ids of the live connections, in increasing order (accept order).

@@ -85,6 +85,8 @@ pub(crate) struct ConnState {
     pub(crate) monitor_addr: Option<String>,
     /// Set when the server has access control: who the connection runs as.
     pub(crate) auth: Option<Box<crate::auth::check::ConnAuth>>,
+    /// What `CLIENT LIST` will show next, before it is published.
+    pub(crate) pending: crate::client_info::Pending,
 }
 
 /// See [`ConnState::before_error`].
@@ -119,6 +121,7 @@ impl ConnState {
             db: 0,
             monitor_addr: None,
             auth: None,
+            pending: crate::client_info::Pending::default(),
         }
     }
 
@@ -322,6 +325,13 @@ macro_rules! shared_conn_methods {
         #[doc = $tail]
         pub fn set_protocol(&mut self, protocol: Protocol) {
             self.state.out.set_protocol(protocol);
+            if let Some(d) = self.state.details() {
+                d.set_resp(if protocol == $crate::Protocol::Resp3 {
+                    3
+                } else {
+                    2
+                });
+            }
         }
 
         /// The name the client gave itself (`CLIENT SETNAME`, `HELLO ... SETNAME`), if any.
@@ -348,6 +358,26 @@ macro_rules! shared_conn_methods {
         #[doc = $tail]
         pub fn set_client_name(&mut self, name: Option<&[u8]>) {
             self.state.name = name.map(<[u8]>::to_vec);
+            if let Some(d) = self.state.details() {
+                d.set_name(name);
+            }
+        }
+
+        /// Records the client library's name and/or version (`CLIENT SETINFO LIB-NAME`
+        /// / `LIB-VER`; `None` leaves one as it is), shown by
+        /// [`ClientInfo::lib_name`](crate::ClientInfo::lib_name) and
+        /// [`lib_ver`](crate::ClientInfo::lib_ver). Nothing happens for a connection
+        /// that no server started (no client list to show it in).
+        ///
+        #[doc = $head]
+        /// conn.set_client_lib(Some(b"redis-py"), Some(b"5.0.1"));
+        /// # }
+        /// # const EXPECTED: &[u8] = b"";
+        #[doc = $tail]
+        pub fn set_client_lib(&mut self, name: Option<&[u8]>, ver: Option<&[u8]>) {
+            if let Some(d) = self.state.details() {
+                d.set_lib(name, ver);
+            }
         }
 
         /// Stores a value of any type as this connection's user state, replacing any
@@ -495,13 +525,25 @@ macro_rules! shared_conn_methods {
                 self.state.note_write(flushed);
                 return $crate::Wait::Cancelled($crate::Cancel::ClientClosed);
             }
-            $crate::wait::wait(
+            // CLIENT LIST shows the client blocked (flag `b`) while it waits, with
+            // the command that blocked it.
+            let cap = self.state.pending.read_capacity();
+            self.state.publish_details(0, cap);
+            let details = self.state.details();
+            if let Some(d) = details {
+                d.set_flag($crate::client_info::FLAG_BLOCKED, true);
+            }
+            let woke = $crate::wait::wait(
                 self.state.wait_point.as_ref(),
                 self.state.sink.socket().map(|s| &**s),
                 self.state.ctl.as_deref(),
                 self.state.clients.as_ref().map(|c| c.counters()),
                 timeout,
-            )
+            );
+            if let Some(d) = details {
+                d.set_flag($crate::client_info::FLAG_BLOCKED, false);
+            }
+            woke
         }
 
         /// Every live connection of this server, to list or
@@ -557,6 +599,9 @@ macro_rules! shared_conn_methods {
         #[doc = $tail]
         pub fn set_db(&mut self, db: u32) {
             self.state.db = db;
+            if let Some(d) = self.state.details() {
+                d.set_db(db);
+            }
         }
 
         $crate::conn::forward_value_writes!($head, $tail);

@@ -146,6 +146,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod auth;
+mod client_info;
 mod clients;
 pub mod cluster;
 pub mod commands;
@@ -168,6 +169,7 @@ mod server;
 mod stats;
 mod wait;
 
+pub use client_info::{ClientInfo, ClientType};
 pub use clients::Clients;
 pub use conn::Conn;
 pub use detached::{ConnWriter, DetachedConn};

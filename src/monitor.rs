@@ -208,6 +208,7 @@ pub(crate) fn start(conn: &mut crate::Conn<'_>) {
         return conn.write_error("ERR MONITOR is not available on this connection");
     };
     let id = conn.state.id;
+    ctl.details.set_flag(crate::client_info::FLAG_MONITOR, true);
     let lines = clients.monitors().add(id, ctl);
     conn.write_string("OK");
     conn.detach(move |d| serve(d, lines, clients, id));

@@ -2,7 +2,8 @@
 //! detached: every command read before the shutdown gets its reply (even when the client
 //! pipelined more than the server had read), `on_close` runs once per connection with
 //! `ServerShutdown`, no new client is served afterwards, and `shutdown` returns the
-//! number of connection threads it joined.
+//! number of connection threads it joined. Also handlers blocked in `Conn::wait` (woken,
+//! disconnected, killed, shut down) and how `Clients::list` shows them.
 
 mod common;
 
@@ -381,6 +382,92 @@ fn a_blocked_client_that_is_killed_is_closed_at_once_and_its_wait_says_so() {
     server.shutdown();
 }
 
+/// Redis 7.0.15's `CLIENT LIST` fields, in its order.
+const CLIENT_LIST_FIELDS: &[&str] = &[
+    "id",
+    "addr",
+    "laddr",
+    "fd",
+    "name",
+    "age",
+    "idle",
+    "flags",
+    "db",
+    "sub",
+    "psub",
+    "ssub",
+    "multi",
+    "qbuf",
+    "qbuf-free",
+    "argv-mem",
+    "multi-mem",
+    "rbs",
+    "rbp",
+    "obl",
+    "oll",
+    "omem",
+    "tot-mem",
+    "events",
+    "cmd",
+    "user",
+    "redir",
+    "resp",
+];
+
+#[test]
+fn client_list_shows_a_blocked_client_and_each_clients_last_command() {
+    let (h, ended, blocked) = blocker();
+    let server = common::start(h);
+    let clients = server.clients_handle();
+    let mut c = connect(&server);
+    c.send(b"PING\r\nBLOCK\r\n");
+    c.expect(b"+PONG\r\n+BLOCKING\r\n");
+    let blocked_id = blocked.recv_timeout(common::TIMEOUT).expect("blocked");
+    let mut other = connect(&server);
+    other.send(b"ECHO hi\r\n");
+    other.expect(b"$2\r\nhi\r\n");
+    // Each is listed as it was once its read batch was published (after the reply
+    // went out) or it started waiting (after it told the test).
+    common::wait_until("both clients' details published", || {
+        let l = clients.list();
+        l.len() == 2 && l[0].is_blocked() && l[1].cmd() == Some("echo")
+    });
+    let list = clients.list();
+    let (b, o) = (&list[0], &list[1]);
+    assert_eq!(b.id(), blocked_id);
+    assert!(b.is_blocked());
+    assert_eq!((b.flags().as_str(), b.cmd()), ("b", Some("block")));
+    assert_eq!((o.flags().as_str(), o.cmd()), ("N", Some("echo")));
+    assert_eq!(o.addr(), other.stream.local_addr().unwrap().to_string());
+    assert_eq!(o.laddr(), server.local_addr().to_string());
+    let line = o.to_string();
+    let keys: Vec<&str> = line
+        .split(' ')
+        .map(|f| f.split('=').next().unwrap_or(""))
+        .collect();
+    assert_eq!(keys, CLIENT_LIST_FIELDS, "{line}");
+    assert!(line.contains(" name= "), "{line}");
+    assert!(
+        line.ends_with(" events=r cmd=echo user=default redir=-1 resp=2"),
+        "{line}"
+    );
+    // Woken, it is no longer blocked.
+    other.send(format!("WAKE {blocked_id}\r\n").as_bytes());
+    other.expect(b"+OK\r\n");
+    ended.recv_timeout(common::TIMEOUT).expect("woken");
+    c.expect(b"+WOKEN\r\n");
+    assert!(!clients
+        .info(blocked_id)
+        .expect("still connected")
+        .is_blocked());
+    // Gone, it is no longer listed.
+    drop(c);
+    common::wait_until("the client is unlisted", || {
+        clients.info(blocked_id).is_none()
+    });
+    server.shutdown();
+}
+
 #[test]
 fn shutdown_wakes_500_blocked_handlers_instead_of_waiting_for_the_grace_period() {
     const N: usize = 500;
@@ -472,5 +559,29 @@ fn a_client_killed_while_held_by_a_pause_is_closed_at_once_and_its_command_never
     });
     assert_eq!(served.load(Ordering::SeqCst), 1, "the held command ran");
     clients.unpause();
+    server.shutdown();
+}
+
+#[test]
+fn client_info_keeps_the_library_name_and_version_a_client_gave() {
+    let server = common::start(redcon::handler_fn(|conn, cmd| {
+        if cmd.is("setinfo") {
+            let (name, ver) = (cmd.get(1), cmd.get(2));
+            conn.set_client_lib(name, ver);
+        }
+        conn.write_string("OK");
+    }));
+    let clients = server.clients_handle();
+    let mut c = connect(&server);
+    c.send(b"SETINFO redis-py 5.0.1\r\n");
+    c.expect(b"+OK\r\n");
+    let id = clients.ids()[0];
+    let info = clients.info(id).expect("connected");
+    assert_eq!(
+        (info.lib_name(), info.lib_ver()),
+        (&b"redis-py"[..], &b"5.0.1"[..])
+    );
+    // Not part of Redis 7.0's line.
+    assert!(!info.to_string().contains("redis-py"));
     server.shutdown();
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Operators' tools against a fresh clone: `redis-cli info`, `redis-cli --stat`,
-`redis-cli monitor` (compared line for line with redis-server's), CLIENT KILL, and
+`redis-cli monitor` (compared line for line with redis-server's), CLIENT KILL,
+CLIENT LIST / CLIENT INFO (fields compared with redis-server's where deterministic), and
 Debian's prometheus-redis-exporter, whose metrics must account exactly for the load
 this script sends (commands, input bytes, connections), after subtracting what the
 exporter's own scrapes cost (measured from two scrapes with no load between them).
@@ -162,6 +163,119 @@ def main():
             killer.close()
         r.run("CLIENT KILL: by id (a client blocked in BLPOP), by address, ADDR, LADDR",
               client_kill)
+
+        def client_list_view(p):
+            """CLIENT LIST and CLIENT INFO for the same set of clients: a named one that
+            selected db 2 and ran SET last, a subscriber, a pattern subscriber, a
+            monitor, one blocked in BLPOP, one on RESP3. Returns each role's fields (in
+            order), plus replies whose bytes must match exactly."""
+            def conn(*cmds):
+                s = socket.create_connection(("127.0.0.1", p), timeout=10)
+                for c in cmds:
+                    s.sendall(enc(*c))
+                    time.sleep(0.05)
+                time.sleep(0.1)
+                s.setblocking(False)
+                try:
+                    while s.recv(65536):
+                        pass
+                except BlockingIOError:
+                    pass
+                s.setblocking(True)
+                return s
+
+            def bulk(s, *args):
+                s.sendall(enc(*args))
+                data = b""
+                while b"\r\n" not in data:
+                    data += s.recv(65536)
+                head, _, rest = data.partition(b"\r\n")
+                if head[:1] not in b"$=":
+                    return head
+                n = int(head[1:])
+                while len(rest) < n + 2:
+                    rest += s.recv(65536)
+                return head[:1] + rest[:n]
+
+            roles = {
+                "named": conn(("CLIENT", "SETNAME", "named"), ("SELECT", "2"),
+                              ("SET", "clientlist:k", "v")),
+                "sub": conn(("SUBSCRIBE", "ch1", "ch2")),
+                "psub": conn(("PSUBSCRIBE", "p*")),
+                "monitor": conn(("MONITOR",)),
+                "blocked": conn(("BLPOP", "clientlist:nothing", "0")),
+                "resp3": conn(("HELLO", "3"), ("PING",)),
+            }
+            lister = conn()
+            try:
+                by_port = {s.getsockname()[1]: role for role, s in roles.items()}
+                by_port[lister.getsockname()[1]] = "lister"
+
+                def parse(text):
+                    out = {}
+                    for line in text.decode().splitlines():
+                        fields = [f.split("=", 1) for f in line.split(" ")]
+                        port = int(dict(fields)["addr"].rsplit(":", 1)[1])
+                        if port in by_port:
+                            out[by_port[port]] = fields
+                        else:
+                            assert "laddr" in dict(fields)
+                    return out
+
+                listed = bulk(lister, "CLIENT", "LIST")
+                assert listed[:1] == b"$", listed
+                view = parse(listed[1:])
+                info = bulk(roles["resp3"], "CLIENT", "INFO")
+                # RESP3: a verbatim string, format txt.
+                assert info[:5] == b"=txt:", info
+                view["resp3-info"] = parse(info[5:])["resp3"]
+                view["pubsub-type"] = sorted(parse(bulk(lister, "CLIENT", "LIST", "TYPE",
+                                                        "pubsub")[1:]))
+                blocked_id = dict(view["blocked"])["id"]
+                twice = bulk(lister, "CLIENT", "LIST", "ID", blocked_id, "999999", blocked_id)
+                view["by-id"] = [by_port[int(dict(f.split("=", 1) for f in l.split(" "))
+                                             ["addr"].rsplit(":", 1)[1])]
+                                 for l in twice[1:].decode().splitlines()]
+                errors = [bulk(lister, *c) for c in [
+                    ("CLIENT", "LIST", "TYPE", "foo"), ("CLIENT", "LIST", "ID", "x"),
+                    ("CLIENT", "LIST", "ID"), ("CLIENT", "LIST", "TYPE", "normal", "ID", "1"),
+                    ("CLIENT", "INFO", "x"), ("CLIENT", "LIST", "ID", "0")]]
+                # CLIENT KILL's TYPE filter sees the same types: the two subscribers.
+                errors.append(bulk(lister, "CLIENT", "KILL", "TYPE", "pubsub"))
+                eq(errors[-1], b":2", "CLIENT KILL TYPE pubsub")
+                return view, errors
+            finally:
+                for s in [*roles.values(), lister]:
+                    s.close()
+
+        # What redis-server and the clone must show alike; the rest (ids, addresses,
+        # ages, buffer sizes) differ by nature.
+        deterministic = ["name", "flags", "db", "sub", "psub", "ssub", "multi", "multi-mem",
+                         "oll", "omem", "events", "cmd", "user", "redir", "resp"]
+
+        def client_list():
+            view, errors = client_list_view(port)
+            eq([k for k, _ in view["named"]][:3], ["id", "addr", "laddr"], "first fields")
+            got = {role: [(k, v) for k, v in fields if k in deterministic]
+                   for role, fields in view.items() if role not in ("pubsub-type", "by-id")}
+            eq(dict(got["named"])["cmd"], "set", "the named client's last command")
+            eq(dict(got["blocked"])["flags"], "b", "blocked in BLPOP")
+            eq(view["pubsub-type"], ["psub", "sub"], "TYPE pubsub")
+            eq(view["by-id"], ["blocked", "blocked"], "ID, repeated and unknown")
+            if args.redis:
+                r_view, r_errors = client_list_view(int(args.redis.rsplit(":", 1)[1]))
+                eq([[k for k, _ in f] for f in view.values() if isinstance(f[0], list)],
+                   [[k for k, _ in f] for f in r_view.values() if isinstance(f[0], list)],
+                   "field names and order, clone vs redis-server")
+                r_got = {role: [(k, v) for k, v in fields if k in deterministic]
+                         for role, fields in r_view.items()
+                         if role not in ("pubsub-type", "by-id")}
+                eq(got, r_got, "deterministic fields, clone vs redis-server")
+                eq(view["pubsub-type"], r_view["pubsub-type"], "TYPE pubsub vs redis-server")
+                eq(view["by-id"], r_view["by-id"], "ID vs redis-server")
+                eq(errors, r_errors, "errors, clone vs redis-server")
+        r.run("CLIENT LIST / CLIENT INFO: named, subscribed, monitor, blocked, RESP3 "
+              "clients as redis-server shows them", client_list)
 
         def monitor_transcript(p):
             """redis-cli monitor's view of one pipelined burst, times and addresses

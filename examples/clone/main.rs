@@ -29,6 +29,7 @@
 
 mod active_expire;
 mod blocking;
+mod client_list;
 mod cluster;
 mod commands;
 mod expire;

@@ -7,7 +7,7 @@ use crate::store::{Store, DATABASES};
 use redcon::info::Info;
 use redcon::mux::Mux;
 use redcon::resp::parse_int;
-use redcon::{reply, Clients, Command, Conn, ListenAddr, PauseMode, PeerAddr};
+use redcon::{reply, ClientInfo, Command, Conn, PauseMode};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -188,7 +188,11 @@ pub(crate) fn register(mux: &mut Mux, store: &Arc<Store>) {
     });
     mux.command(spec("client|setinfo"), |conn, cmd| {
         let attr = &cmd[2];
-        if attr.eq_ignore_ascii_case(b"lib-name") || attr.eq_ignore_ascii_case(b"lib-ver") {
+        if attr.eq_ignore_ascii_case(b"lib-name") {
+            conn.set_client_lib(Some(&cmd[3]), None);
+            conn.write_string("OK");
+        } else if attr.eq_ignore_ascii_case(b"lib-ver") {
+            conn.set_client_lib(None, Some(&cmd[3]));
             conn.write_string("OK");
         } else {
             let mut msg = b"ERR Unrecognized option '".to_vec();
@@ -197,6 +201,8 @@ pub(crate) fn register(mux: &mut Mux, store: &Arc<Store>) {
             conn.write_error(msg);
         }
     });
+    mux.command(spec("client|list"), crate::client_list::list);
+    mux.command(spec("client|info"), crate::client_list::info);
     mux.command(spec("client|kill"), client_kill);
     mux.command(spec("client|pause"), client_pause);
     mux.command(spec("client|unpause"), |conn, _| {
@@ -243,30 +249,11 @@ fn client_pause(conn: &mut Conn, cmd: Command) {
     }
 }
 
-/// A connection's address as Redis writes it in `CLIENT LIST` and matches it in
-/// `CLIENT KILL`: `ip:port`, or for a Unix socket the server's socket path and `:0`.
-fn redis_addr(clients: &Clients, id: u64, local: bool) -> Option<String> {
-    let unix_path = || match clients.local_addr(id) {
-        Some(ListenAddr::Unix(p)) => Some(format!("{}:0", p.display())),
-        _ => None,
-    };
-    if local {
-        return match clients.local_addr(id)? {
-            ListenAddr::Tcp(a) => Some(a.to_string()),
-            ListenAddr::Unix(p) => Some(format!("{}:0", p.display())),
-        };
-    }
-    match clients.peer_addr(id)? {
-        PeerAddr::Tcp(a) => Some(a.to_string()),
-        PeerAddr::Unix(_) => unix_path(),
-    }
-}
-
 /// CLIENT KILL: the old form (`CLIENT KILL addr:port`, `+OK` or `No such client`) and
 /// the filters of Redis 7.0 (`ID`, `ADDR`, `LADDR`, `USER`, `SKIPME`, `TYPE`), answered
-/// with the number killed. The clone has only the default user and only normal
-/// clients (no replicas), so `USER default` and `TYPE normal` match every client and the
-/// other types none. A connection that kills itself gets its reply first, as in Redis.
+/// with the number killed. The clone has only the default user and no replicas or
+/// masters, so `USER default` matches every client and `TYPE` tells normal clients from
+/// subscribers. A connection that kills itself gets its reply first, as in Redis.
 fn client_kill(conn: &mut Conn, cmd: Command) {
     let clients = conn.clients();
     let me = conn.id();
@@ -277,11 +264,12 @@ fn client_kill(conn: &mut Conn, cmd: Command) {
             clients.kill(id);
         }
     };
+    let live = clients.list();
     if cmd.len() == 3 {
-        let found = clients
-            .ids()
-            .into_iter()
-            .find(|&id| redis_addr(&clients, id, false).is_some_and(|a| a.as_bytes() == &cmd[2]));
+        let found = live
+            .iter()
+            .find(|c| c.addr().as_bytes() == &cmd[2])
+            .map(ClientInfo::id);
         return match found {
             Some(id) => {
                 conn.write_string("OK");
@@ -293,7 +281,7 @@ fn client_kill(conn: &mut Conn, cmd: Command) {
     if cmd.len() % 2 == 1 {
         return conn.write_error(reply::SYNTAX_ERROR);
     }
-    let (mut id, mut addr, mut laddr, mut skipme, mut none) = (None, None, None, true, false);
+    let (mut id, mut addr, mut laddr, mut skipme, mut kind) = (None, None, None, true, None);
     let mut args = cmd.args().skip(2);
     while let (Some(name), Some(value)) = (args.next(), args.next()) {
         match name.to_ascii_lowercase().as_slice() {
@@ -301,13 +289,9 @@ fn client_kill(conn: &mut Conn, cmd: Command) {
                 Some(n) if n > 0 => id = Some(n as u64),
                 _ => return conn.write_error("ERR client-id should be greater than 0"),
             },
-            b"type" => match value.to_ascii_lowercase().as_slice() {
-                b"normal" => {}
-                b"master" | b"replica" | b"slave" | b"pubsub" => none = true,
-                _ => {
-                    let shown = String::from_utf8_lossy(value);
-                    return conn.write_error(format!("ERR Unknown client type '{shown}'"));
-                }
+            b"type" => match crate::client_list::client_type(conn, value) {
+                Some(t) => kind = Some(t),
+                None => return,
             },
             b"addr" => addr = Some(value.to_vec()),
             b"laddr" => laddr = Some(value.to_vec()),
@@ -325,18 +309,22 @@ fn client_kill(conn: &mut Conn, cmd: Command) {
             _ => return conn.write_error(reply::SYNTAX_ERROR),
         }
     }
-    let matches = |c: u64| {
-        !none
-            && id.is_none_or(|i| i == c)
-            && !(skipme && c == me)
-            && addr.as_ref().is_none_or(|a| {
-                redis_addr(&clients, c, false).is_some_and(|x| x.as_bytes() == a.as_slice())
-            })
-            && laddr.as_ref().is_none_or(|a| {
-                redis_addr(&clients, c, true).is_some_and(|x| x.as_bytes() == a.as_slice())
-            })
+    let matches = |c: &ClientInfo| {
+        kind.is_none_or(|k| k == c.client_type())
+            && id.is_none_or(|i| i == c.id())
+            && !(skipme && c.id() == me)
+            && addr
+                .as_ref()
+                .is_none_or(|a| c.addr().as_bytes() == a.as_slice())
+            && laddr
+                .as_ref()
+                .is_none_or(|a| c.laddr().as_bytes() == a.as_slice())
     };
-    let targets: Vec<u64> = clients.ids().into_iter().filter(|&c| matches(c)).collect();
+    let targets: Vec<u64> = live
+        .iter()
+        .filter(|c| matches(c))
+        .map(ClientInfo::id)
+        .collect();
     conn.write_int(targets.len() as i64);
     for t in targets {
         kill(conn, t);

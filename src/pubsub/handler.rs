@@ -251,6 +251,7 @@ impl<H: Handler> PubSubHandler<H> {
         let ctx = self.ctx.clone();
         let id = conn.id();
         let socket = conn.state.sink.socket().cloned();
+        let ctl = conn.state.ctl.clone();
         conn.detach(move |mut d: DetachedConn| {
             let session = Session {
                 ctx,
@@ -272,6 +273,7 @@ impl<H: Handler> PubSubHandler<H> {
                     return;
                 }
                 session.subscribe_all(&mut st, protocol, &requests);
+                st.publish(ctl.as_deref().map(|c| &c.details));
                 d.set_before_error(drain_before_error(&st));
             }
             // Serves until the client leaves (then `on_close` cleans up) or the wrapped
@@ -408,6 +410,14 @@ struct State {
 }
 
 impl State {
+    /// Shows the subscription counts in `CLIENT LIST`.
+    fn publish(&self, details: Option<&crate::client_info::Details>) {
+        if let Some(d) = details {
+            let s = &self.subs;
+            d.set_subscriptions(s.channels.len(), s.patterns.len(), s.shards.len());
+        }
+    }
+
     /// Leaves every channel and pattern without confirmations and stops the writer once
     /// it has written everything queued.
     fn leave(&mut self, pubsub: &PubSub) {
@@ -677,6 +687,7 @@ impl<H: Handler> Session<H> {
         if st.writer.is_some() != conn.state.before_error.is_some() {
             conn.state.before_error = drain_before_error(st);
         }
+        st.publish(conn.state.details());
         let Some(w) = &st.writer else {
             return;
         };

@@ -163,6 +163,11 @@ impl Writer {
         &mut self.buf
     }
 
+    /// The bytes allocated for replies (for `CLIENT LIST`'s memory fields).
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
     /// Number of encoded bytes.
     ///
     /// ```

@@ -132,6 +132,8 @@ fn start<H: Handler>(
         cfg.max_query_buffer,
     );
     reader.set_unauthenticated(crate::auth::check::limited(&state));
+    // Listed from the start with its buffer sizes and user.
+    state.publish_details(0, reader.capacity());
     Some((state, reader))
 }
 
@@ -234,6 +236,8 @@ fn detach(state: &mut ConnState, reader: &mut Reader<ReadHalf>, slot: ClientSlot
         let _ = s.set_read_timeout(None);
     }
     log::debug!("client {} detached", state.id);
+    // The batch that detached it ends here: CLIENT LIST shows its last command.
+    state.publish_details(reader.buffered().len(), reader.capacity());
     // Take both out, leaving inert values behind for the caller to drop.
     let state = std::mem::replace(state, ConnState::placeholder());
     let closed = Reader::with_limits(ReadHalf::Closed, Limits::default(), 0, 0);
@@ -299,6 +303,7 @@ fn serve<H: Handler + ?Sized>(
                 }
             };
             state.local.commands += 1;
+            state.pending.note(&cmd);
             if !hold_if_paused(state, &cmd) {
                 // Killed while held: the command never runs.
                 return Outcome::Close(CloseReason::Killed);
@@ -356,8 +361,10 @@ fn serve<H: Handler + ?Sized>(
         if shared.is_shutting_down() {
             return Outcome::Close(CloseReason::ServerShutdown);
         }
-        // The batch's counts, added to the server's once per read.
+        // The batch's counts, added to the server's once per read; so are the details
+        // CLIENT LIST shows.
         shared.live.counters().publish(&mut state.local);
+        state.publish_details(reader.buffered().len(), reader.capacity());
         match reader.fill_buf() {
             Ok(0) if shared.is_shutting_down() => {
                 return Outcome::Close(CloseReason::ServerShutdown)
