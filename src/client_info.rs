@@ -21,6 +21,8 @@ pub(crate) const FLAG_MONITOR: u32 = 1; // O
 pub(crate) const FLAG_PUBSUB: u32 = 1 << 1; // P
 pub(crate) const FLAG_BLOCKED: u32 = 1 << 2; // b
 pub(crate) const FLAG_UNIX: u32 = 1 << 3; // U
+/// Served by a `DetachedConn` (Redis has no such client, hence no letter).
+pub(crate) const FLAG_DETACHED: u32 = 1 << 4;
 
 /// The strings of [`Details`], changed rarely.
 #[derive(Debug, Default)]
@@ -296,31 +298,122 @@ pub struct ClientInfo {
 
 impl ClientInfo {
     /// The connection's id ([`Conn::id`](crate::Conn::id)).
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert_eq!(info.id(), server.clients_handle().ids()[0]);
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn id(&self) -> u64 {
         self.id
     }
     /// The client's address, as `addr=` shows it (`ip:port`, or `path:0` over Unix).
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert_eq!(info.addr(), c.local_addr()?.to_string());
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn addr(&self) -> &str {
         &self.addr
     }
     /// The server's address the client reached, as `laddr=` shows it.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert_eq!(info.laddr(), server.local_addr().to_string());
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn laddr(&self) -> &str {
         &self.laddr
     }
     /// The connection's name (`CLIENT SETNAME`); empty if unnamed.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert!(info.name().is_empty()); // no CLIENT SETNAME
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn name(&self) -> &[u8] {
         &self.name
     }
     /// Seconds since the connection was accepted.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert!(info.age() < 60);
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn age(&self) -> u64 {
         self.age
     }
     /// Seconds since the client last sent a command.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert!(info.idle() < 60);
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn idle(&self) -> u64 {
         self.idle
     }
     /// Redis's flag letters: `O` monitor, `P` pub/sub, `b` blocked, `U` Unix socket,
     /// `N` for none.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert_eq!(info.flags(), "N");
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn flags(&self) -> String {
         let mut s = String::new();
         for (bit, letter) in [
@@ -339,47 +432,209 @@ impl ClientInfo {
         s
     }
     /// Whether the client is in MONITOR mode.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert!(!info.is_monitor());
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_monitor(&self) -> bool {
         self.flags & FLAG_MONITOR != 0
     }
+    /// Whether the connection was detached ([`Conn::detach`](crate::Conn::detach): a
+    /// pub/sub subscriber, or a handler's own protocol). Redis 7.0's line has no letter
+    /// for it, so [`flags`](Self::flags) leaves it out.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert!(!info.is_detached());
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_detached(&self) -> bool {
+        self.flags & FLAG_DETACHED != 0
+    }
     /// Whether the client is blocked in [`Conn::wait`](crate::Conn::wait).
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert!(!info.is_blocked());
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_blocked(&self) -> bool {
         self.flags & FLAG_BLOCKED != 0
     }
     /// The database selected ([`Conn::set_db`](crate::Conn::set_db)).
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert_eq!(info.db(), 0);
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn db(&self) -> u32 {
         self.db
     }
     /// Channels subscribed.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert_eq!(info.sub(), 0);
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn sub(&self) -> u32 {
         self.sub
     }
     /// Patterns subscribed.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert_eq!(info.psub(), 0);
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn psub(&self) -> u32 {
         self.psub
     }
     /// Shard channels subscribed.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert_eq!(info.ssub(), 0);
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ssub(&self) -> u32 {
         self.ssub
     }
     /// Bytes received and not yet served.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert!(info.qbuf() < 1 << 20);
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn qbuf(&self) -> u64 {
         self.qbuf
     }
     /// Bytes of replies not yet written.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert!(info.output_len() < 1 << 20);
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn output_len(&self) -> u64 {
         self.out
     }
     /// The last command's full name as Redis shows it (`get`, `client|list`), or
     /// `None` before the first command.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert!(matches!(info.cmd(), None | Some("ping"))); // once its batch is published
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cmd(&self) -> Option<&str> {
         (!self.cmd.is_empty()).then_some(self.cmd.as_str())
     }
     /// The user the connection runs as.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert_eq!(info.user(), "default");
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn user(&self) -> &str {
         &self.user
     }
     /// The protocol version (2 or 3).
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert_eq!(info.resp(), 2);
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn resp(&self) -> u8 {
         self.resp
     }
@@ -387,14 +642,53 @@ impl ClientInfo {
     /// [`Conn::set_client_lib`](crate::Conn::set_client_lib)); empty if never given.
     /// Redis 7.0's line has no field for it, so [`Display`](fmt::Display) leaves it
     /// out.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert!(info.lib_name().is_empty()); // no CLIENT SETINFO
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn lib_name(&self) -> &[u8] {
         &self.lib_name
     }
     /// The client library's version (`CLIENT SETINFO LIB-VER`); empty if never given.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert!(info.lib_ver().is_empty());
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn lib_ver(&self) -> &[u8] {
         &self.lib_ver
     }
     /// The client's kind, for `CLIENT LIST TYPE`.
+    /// ```
+    /// # use std::io::{Read, Write};
+    /// # let server = redcon::Server::new(redcon::handler_fn(|c, _| c.write_string("OK")))
+    /// #     .addr("127.0.0.1:0")
+    /// #     .start()?;
+    /// # let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
+    /// # c.write_all(b"PING\r\n")?;
+    /// # c.read_exact(&mut [0u8; 5])?;
+    /// # let info = server.clients_handle().list().remove(0);
+    /// assert_eq!(info.client_type(), redcon::ClientType::Normal);
+    /// # server.shutdown();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn client_type(&self) -> ClientType {
         if self.flags & FLAG_PUBSUB != 0 {
             ClientType::PubSub

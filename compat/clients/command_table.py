@@ -24,7 +24,7 @@ from redis._parsers import CommandsParser
 from report import Report, eq
 
 # In the clone and not in Redis 7.0.15 (README, "Differences").
-CLONE_ONLY = {"detach", "client|setinfo"}
+CLONE_ONLY = {"detach", "client|setinfo", "client|no-touch"}
 # Left out of the clone's COMMAND DOCS: it describes no arguments or history.
 UNDESCRIBED_DOC_FIELDS = {"arguments", "history", "doc_flags"}
 

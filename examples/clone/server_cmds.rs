@@ -217,6 +217,14 @@ pub(crate) fn register(mux: &mut Mux, store: &Arc<Store>) {
             conn.write_error(reply::SYNTAX_ERROR);
         }
     });
+    // Redis 7.2's NO-TOUCH: the clone keeps no LRU/LFU, so it changes nothing either.
+    mux.command(spec("client|no-touch"), |conn, cmd| {
+        if cmd[2].eq_ignore_ascii_case(b"on") || cmd[2].eq_ignore_ascii_case(b"off") {
+            conn.write_string("OK");
+        } else {
+            conn.write_error(reply::SYNTAX_ERROR);
+        }
+    });
     // The library's MONITOR: every command served is streamed to this client.
     mux.command(spec("monitor"), |conn, _| conn.monitor());
     mux.describe(spec("client"));

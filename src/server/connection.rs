@@ -238,6 +238,9 @@ fn detach(state: &mut ConnState, reader: &mut Reader<ReadHalf>, slot: ClientSlot
     log::debug!("client {} detached", state.id);
     // The batch that detached it ends here: CLIENT LIST shows its last command.
     state.publish_details(reader.buffered().len(), reader.capacity());
+    if let Some(d) = state.details() {
+        d.set_flag(crate::client_info::FLAG_DETACHED, true);
+    }
     // Take both out, leaving inert values behind for the caller to drop.
     let state = std::mem::replace(state, ConnState::placeholder());
     let closed = Reader::with_limits(ReadHalf::Closed, Limits::default(), 0, 0);
