@@ -799,9 +799,10 @@ impl<'a> Conn<'a> {
 
     /// A handle that writes to this connection from any thread while it goes on being
     /// served: hand it to the code that produces pushes for this client (invalidation
-    /// messages, keyspace notifications). Each [`ConnWriter::flush`] goes out whole and
-    /// at once: never inside one of the connection's own replies, but ahead of replies
-    /// the connection has buffered and not yet flushed. It encodes for the protocol the
+    /// messages, keyspace notifications). Each
+    /// [`ConnWriter::flush`](crate::ConnWriter::flush) goes out whole and at once: never
+    /// inside one of the connection's own replies, but ahead of replies the connection
+    /// has buffered and not yet flushed. It encodes for the protocol the
     /// connection has now. [`Clients::writer`](crate::Clients::writer) gives the
     /// same for a connection by id.
     ///
