@@ -10,6 +10,7 @@
 //! atomics; the few strings sit behind a lock that the owner takes only when one of
 //! them changed, so serving a command never locks.
 
+use crate::commands::CommandTable;
 use crate::io::{ListenAddr, PeerAddr};
 use std::fmt;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -751,6 +752,8 @@ pub(crate) struct Pending {
     user: String,
     /// Commands noted since the last publish.
     noted: bool,
+    /// Whether `arg0` names a container command (its `arg1` is then kept).
+    container: bool,
     /// The read buffer's size at the last publish.
     read_capacity: usize,
 }
@@ -759,15 +762,28 @@ pub(crate) struct Pending {
 const MAX_SUBCOMMAND: usize = 64;
 
 impl Pending {
-    /// Notes a command about to be served: two small copies, no lock.
+    /// Notes a command about to be served, no lock. A pipeline repeats its commands'
+    /// names, so the name is copied (lowercase) only when it changes, and whether it is
+    /// a container (whose first argument names a subcommand, kept then) looked up only
+    /// then: a repeated command costs one short case-insensitive comparison.
     #[inline]
-    pub(crate) fn note(&mut self, cmd: &crate::Command<'_>) {
+    pub(crate) fn note(&mut self, cmd: &crate::Command<'_>, table: Option<&CommandTable>) {
         self.noted = true;
-        self.arg0.clear();
-        self.arg0.extend(cmd[0].iter().map(u8::to_ascii_lowercase));
-        self.arg1.clear();
-        if cmd.len() > 1 && cmd[1].len() <= MAX_SUBCOMMAND {
-            self.arg1.extend(cmd[1].iter().map(u8::to_ascii_lowercase));
+        let name = &cmd[0];
+        if !self.arg0.eq_ignore_ascii_case(name) {
+            self.arg0.clear();
+            self.arg0.extend_from_slice(name);
+            self.arg0.make_ascii_lowercase();
+            self.container = table.is_some_and(|t| t.has_subcommands(&self.arg0));
+        }
+        if self.container {
+            self.arg1.clear();
+            if cmd.len() > 1 && cmd[1].len() <= MAX_SUBCOMMAND {
+                self.arg1.extend_from_slice(&cmd[1]);
+                self.arg1.make_ascii_lowercase();
+            }
+        } else if !self.arg1.is_empty() {
+            self.arg1.clear();
         }
     }
 

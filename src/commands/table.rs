@@ -329,6 +329,12 @@ impl CommandTable {
         sorted(&self.nodes).into_iter().map(|n| &*n.spec)
     }
 
+    /// Whether `name` (lowercase) is a container with subcommands: no allocation, for
+    /// per-request callers.
+    pub(crate) fn has_subcommands(&self, name: &[u8]) -> bool {
+        self.nodes.get(name).is_some_and(|n| !n.subs.is_empty())
+    }
+
     /// The subcommands of `name`, sorted by name (none for an unknown command).
     ///
     /// ```

@@ -306,7 +306,7 @@ fn serve<H: Handler + ?Sized>(
                 }
             };
             state.local.commands += 1;
-            state.pending.note(&cmd);
+            state.pending.note(&cmd, state.commands.as_deref());
             if !hold_if_paused(state, &cmd) {
                 // Killed while held: the command never runs.
                 return Outcome::Close(CloseReason::Killed);
