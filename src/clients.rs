@@ -156,8 +156,8 @@ impl Clients {
     /// let server = Server::new(handler_fn(|conn, _| conn.write_string("OK")))
     ///     .addr("127.0.0.1:0")
     ///     .start()?;
+    /// let started = Instant::now(); // before the pause, so it measures all of it
     /// server.clients_handle().pause(Duration::from_millis(200), PauseMode::All);
-    /// let started = Instant::now();
     /// let mut c = std::net::TcpStream::connect(server.local_addr().to_string())?;
     /// c.write_all(b"PING\r\n")?;
     /// let mut reply = [0u8; 5];
