@@ -98,6 +98,11 @@ impl Details {
         self.resp.store(resp, Ordering::Relaxed);
     }
 
+    /// The protocol version (2 or 3).
+    pub(crate) fn resp(&self) -> u8 {
+        self.resp.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn set_name(&self, name: Option<&[u8]>) {
         let mut t = self.text();
         t.name.clear();
@@ -792,26 +797,19 @@ impl Pending {
         self.read_capacity
     }
 
-    /// Publishes to `details`: the last command's full name (`container|sub` when the
-    /// command table says the command has subcommands), the user, the buffer sizes.
-    pub(crate) fn publish(
-        &mut self,
-        details: &Details,
-        table: Option<&crate::commands::CommandTable>,
-        user: &str,
-        sizes: [usize; 4],
-    ) {
+    /// Publishes to `details`: the last command's full name (`container|sub` when
+    /// [`note`](Self::note) found the command to be a container, and kept its first
+    /// argument), the user, the buffer sizes.
+    pub(crate) fn publish(&mut self, details: &Details, user: &str, sizes: [usize; 4]) {
         self.read_capacity = sizes[1];
         let interacted = std::mem::take(&mut self.noted);
         let mut cmd_changed = false;
         if interacted && (self.resolved.0 != self.arg0 || self.resolved.1 != self.arg1) {
             self.resolved.0.clone_from(&self.arg0);
             self.resolved.1.clone_from(&self.arg1);
-            let name = String::from_utf8_lossy(&self.arg0);
-            let sub = !self.arg1.is_empty()
-                && table.is_some_and(|t| t.subcommands(&name).next().is_some());
-            let mut full = name.into_owned();
-            if sub {
+            // `note` keeps a first argument only for a container command.
+            let mut full = String::from_utf8_lossy(&self.arg0).into_owned();
+            if !self.arg1.is_empty() {
                 full.push('|');
                 full.push_str(&String::from_utf8_lossy(&self.arg1));
             }
@@ -843,8 +841,7 @@ impl crate::conn::ConnState {
         let Some(ctl) = &self.ctl else { return };
         let user = self.auth.as_ref().map_or("default", |a| a.user.as_str());
         let sizes = [qbuf, qbuf_cap, self.out.len(), self.out.buffer_capacity()];
-        self.pending
-            .publish(&ctl.details, self.commands.as_deref(), user, sizes);
+        self.pending.publish(&ctl.details, user, sizes);
     }
 
     /// The details `CLIENT LIST` shows, for flags and values changed outside a batch.

@@ -18,7 +18,7 @@ use crate::stats::Counters;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::Shutdown;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// Nothing asked this connection to end.
@@ -43,9 +43,6 @@ pub(crate) struct ClientCtl {
     /// What an out-of-band writer needs: the connection's write half and the lock its
     /// own flushes take. Set when the connection starts.
     writer: OnceLock<(WriteHalf, Arc<Mutex<()>>)>,
-    /// The protocol of the connection's last flush (RESP3 after `HELLO 3`), so an
-    /// out-of-band writer encodes as the client expects.
-    resp3: AtomicBool,
     /// What `CLIENT LIST` shows of it, published by its thread.
     pub(crate) details: crate::client_info::Details,
 }
@@ -60,6 +57,11 @@ impl ClientCtl {
         }
     }
 
+    /// Whether [`Clients::kill`] ended it (not a shutdown).
+    pub(crate) fn killed(&self) -> bool {
+        self.ending() == Some(Ending::Killed)
+    }
+
     /// Ends the connection as [`Clients::kill`] does.
     pub(crate) fn kill(&self) {
         self.end(KILLED, Shutdown::Both);
@@ -70,15 +72,10 @@ impl ClientCtl {
         let _ = self.writer.set((sink, lock));
     }
 
-    /// Notes the connection's protocol (on each flush: a relaxed store).
-    pub(crate) fn note_protocol(&self, protocol: Protocol) {
-        self.resp3
-            .store(protocol == Protocol::Resp3, Ordering::Relaxed);
-    }
-
     fn writer(&self) -> Option<ConnWriter> {
         let (sink, lock) = self.writer.get()?;
-        let protocol = if self.resp3.load(Ordering::Relaxed) {
+        // The protocol CLIENT LIST shows (`resp=`), kept current by `set_protocol`.
+        let protocol = if self.details.resp() == 3 {
             Protocol::Resp3
         } else {
             Protocol::Resp2
@@ -225,7 +222,6 @@ impl Clients {
             socket,
             ending: AtomicU8::new(RUNNING),
             writer: OnceLock::new(),
-            resp3: AtomicBool::new(false),
             details,
         });
         self.lock().insert(id, ctl.clone());

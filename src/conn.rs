@@ -175,9 +175,6 @@ impl ConnState {
         };
         // Only the bytes: a RESP2 attribute being dropped spans flushes.
         self.out.buffer_mut().clear();
-        if let Some(ctl) = &self.ctl {
-            ctl.note_protocol(self.out.protocol());
-        }
         res
     }
 

@@ -231,7 +231,7 @@ impl Selector {
             match table {
                 Some(t) => {
                     t.get(&cmd).ok_or(UNKNOWN)?;
-                    if t.subcommands(&cmd).next().is_some() {
+                    if t.has_subcommands(cmd.as_bytes()) {
                         let full = format!("{cmd}|{}", sub.to_ascii_lowercase());
                         t.get(&full).ok_or(UNKNOWN)?;
                         Target::Sub(cmd, sub.to_ascii_lowercase())

@@ -282,6 +282,18 @@ mod tests {
         (addr, rx)
     }
 
+    /// What the peer read, until it contains `needle` (or 5 s passed).
+    fn read_until(rx: &std::sync::mpsc::Receiver<Vec<u8>>, needle: &str) -> String {
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !String::from_utf8_lossy(&seen).contains(needle) && Instant::now() < deadline {
+            if let Ok(d) = rx.recv_timeout(Duration::from_millis(100)) {
+                seen.extend(d);
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    }
+
     #[test]
     fn forwards_in_order_after_the_link_hello() {
         let (addr, rx) = peer();
@@ -294,14 +306,7 @@ mod tests {
             std::slice::from_ref(&addr),
             b"*3\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$1\r\n2\r\n",
         );
-        let mut seen = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !String::from_utf8_lossy(&seen).contains("$1\r\n2\r\n") && Instant::now() < deadline {
-            if let Ok(d) = rx.recv_timeout(Duration::from_millis(100)) {
-                seen.extend(d);
-            }
-        }
-        let text = String::from_utf8_lossy(&seen);
+        let text = read_until(&rx, "$1\r\n2\r\n");
         assert!(
             text.starts_with("*2\r\n$7\r\nCLUSTER\r\n$12\r\nPUBLISH-LINK\r\n"),
             "{text:?}"
@@ -321,14 +326,7 @@ mod tests {
             std::slice::from_ref(&addr),
             b"*3\r\n$7\r\nPUBLISH\r\n$1\r\nc\r\n$1\r\n1\r\n",
         );
-        let mut seen = Vec::new();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !String::from_utf8_lossy(&seen).contains("PUBLISH") && Instant::now() < deadline {
-            if let Ok(d) = rx.recv_timeout(Duration::from_millis(100)) {
-                seen.extend(d);
-            }
-        }
-        let text = String::from_utf8_lossy(&seen);
+        let text = read_until(&rx, "PUBLISH");
         let auth = "*3\r\n$4\r\nAUTH\r\n$5\r\nrelay\r\n$6\r\nsecret\r\n";
         assert!(text.starts_with(auth), "{text:?}");
         assert!(

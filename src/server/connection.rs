@@ -468,11 +468,10 @@ fn dispatch<H: Handler + ?Sized>(
     }
 }
 
-/// CLIENT PAUSE, before the command is served: one relaxed load when nothing is
-/// paused. Replies written so far go out first, as Redis sends them.
+/// CLIENT PAUSE, before the command is served: holds it while a pause concerns it
+/// (one relaxed load when nothing is paused); `false` if the connection was killed
+/// meanwhile. Replies written so far go out first, as Redis sends them.
 #[inline]
-/// Holds the command while `CLIENT PAUSE` concerns it; `false` if the connection was
-/// killed meanwhile.
 fn hold_if_paused(state: &mut ConnState, cmd: &Command<'_>) -> bool {
     if let Some(c) = &state.clients
         && c.pause_state().active()
@@ -482,10 +481,7 @@ fn hold_if_paused(state: &mut ConnState, cmd: &Command<'_>) -> bool {
         let blocked = &c.counters().blocked;
         blocked.fetch_add(1, Ordering::Relaxed);
         let ctl = state.ctl.clone();
-        let ended = move || {
-            ctl.as_ref()
-                .is_some_and(|c| c.ending() == Some(crate::clients::Ending::Killed))
-        };
+        let ended = move || ctl.as_ref().is_some_and(|c| c.killed());
         let go_on = c.pause_state().hold(state.commands.as_deref(), cmd, &ended);
         blocked.fetch_sub(1, Ordering::Relaxed);
         return go_on;
@@ -506,9 +502,10 @@ fn feed_monitors(state: &mut ConnState, cmd: &Command<'_>) {
 
 /// A connection that was killed reports that, whatever its read or write then saw.
 fn killed_or(state: &ConnState, reason: CloseReason) -> CloseReason {
-    match state.ctl.as_ref().and_then(|c| c.ending()) {
-        Some(crate::clients::Ending::Killed) => CloseReason::Killed,
-        _ => reason,
+    if state.ctl.as_ref().is_some_and(|c| c.killed()) {
+        CloseReason::Killed
+    } else {
+        reason
     }
 }
 
