@@ -24,6 +24,10 @@ impl ClusterStore for ClusterKeys {
         n
     }
 
+    fn is_empty(&self) -> bool {
+        self.0.stored(0).0 == 0
+    }
+
     fn keys_in_slot(&self, slot: u16, count: usize) -> Vec<Vec<u8>> {
         let mut keys = Vec::new();
         self.0.for_each_live(0, |k| {

@@ -10,14 +10,17 @@
 //! cargo run --release --example clone -- [--addr HOST:PORT] [--unix PATH]
 //!                                        [--tls-cert PEM --tls-key PEM
 //!                                         [--tls-ca-cert PEM] [--tls-auth-clients yes|no|optional]]
-//!                                        [--cluster HOST:PORT,... [--cluster-replicas N]]
+//!                                        [--cluster HOST:PORT,... [--cluster-replicas N] | --cluster-empty]
 //!                                        [--max-idle-threads N]
 //!                                        [--requirepass PASS] [--aclfile PATH]
 //!                                        [--protected-mode yes|no]
 //! ```
 //! Default address 127.0.0.1:6380. `--unix` serves a Unix socket instead of TCP; the
 //! TLS flags serve TLS on `--addr`; `--cluster` makes it one node of a Redis Cluster
-//! whose masters are the listed addresses (this node is `--addr`); `--max-idle-threads`
+//! whose masters are the listed addresses (this node is `--addr`); `--cluster-empty`
+//! makes it a cluster node that knows only itself and serves no slot, as a fresh
+//! `redis-server --cluster-enabled yes`, for `redis-cli --cluster add-node` (or
+//! `create`) to take in; `--max-idle-threads`
 //! sets how many connection threads wait for a new client (0: no thread reuse, for
 //! comparisons). `--tls-ca-cert` asks TLS clients for a certificate signed by that CA
 //! (`--tls-auth-clients`, default yes, as Redis), and a certificate logs its client in
@@ -100,6 +103,8 @@ struct Args {
     tls_auth_clients: String,
     cluster: Option<String>,
     cluster_replicas: usize,
+    /// `--cluster-empty`: a cluster node alone, without slots.
+    cluster_empty: bool,
     /// `Server::max_idle_threads`; the library's default when not given.
     max_idle_threads: Option<usize>,
     requirepass: Option<String>,
@@ -117,6 +122,7 @@ fn parse_args() -> Result<Args, String> {
         tls_auth_clients: "yes".into(),
         cluster: None,
         cluster_replicas: 0,
+        cluster_empty: false,
         max_idle_threads: None,
         requirepass: None,
         aclfile: None,
@@ -138,6 +144,7 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--cluster" => a.cluster = Some(value()?),
+            "--cluster-empty" => a.cluster_empty = true,
             "--requirepass" => a.requirepass = Some(value()?),
             "--aclfile" => a.aclfile = Some(value()?),
             "--protected-mode" => {
@@ -163,13 +170,16 @@ fn parse_args() -> Result<Args, String> {
                 return Err("usage: clone [--addr HOST:PORT] [--unix PATH] \
                             [--tls-cert PEM --tls-key PEM [--tls-ca-cert PEM] \
                             [--tls-auth-clients yes|no|optional]] \
-                            [--cluster HOST:PORT,HOST:PORT,... [--cluster-replicas N]] \
+                            [--cluster HOST:PORT,HOST:PORT,... [--cluster-replicas N] | --cluster-empty] \
                             [--max-idle-threads N] [--requirepass PASS] [--aclfile PATH] \
                             [--protected-mode yes|no]"
                     .into())
             }
             other => return Err(format!("unknown argument {other}")),
         }
+    }
+    if a.cluster_empty && a.cluster.is_some() {
+        return Err("--cluster and --cluster-empty exclude each other".into());
     }
     if a.tls_cert.is_some() != a.tls_key.is_some() {
         return Err("--tls-cert and --tls-key go together".into());
@@ -242,8 +252,15 @@ fn main() {
         }
     };
     let store = Arc::new(Store::new());
-    let cluster = match &args.cluster {
-        Some(list) => match cluster::topology(&args.addr, list, args.cluster_replicas) {
+    let topology = match (&args.cluster, args.cluster_empty) {
+        (Some(list), _) => Some(cluster::topology(&args.addr, list, args.cluster_replicas)),
+        (None, true) => {
+            Some(redcon::cluster::Topology::alone(&args.addr).map_err(|e| format!("--addr: {e}")))
+        }
+        (None, false) => None,
+    };
+    let cluster = match topology {
+        Some(topology) => match topology {
             Ok(t) => {
                 let c = Cluster::with_store(t, ClusterKeys(store.clone()));
                 // The links that forward PUBLISH to the other nodes log in as the

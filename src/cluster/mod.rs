@@ -26,23 +26,39 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod membership;
+mod node;
 mod relay;
 mod reply;
 mod route;
 mod setslot;
 mod slot;
+mod spread;
 mod topology;
+mod view;
 
+pub use node::{Node, Role};
 pub use slot::{key_slot, SLOTS};
-pub use topology::{Node, Role, Topology, TopologyBuilder, TopologyError};
+pub use topology::{Topology, TopologyBuilder, TopologyError};
 
 pub use relay::{QUEUE_BYTES, QUEUE_MESSAGES, RETRY_AFTER};
+pub(crate) use reply::is_push_config;
 pub(crate) use route::{after_publish, before_handler};
+pub use spread::{IO_TIMEOUT, PUSH_RETRY};
 
 use crate::commands::{AclCategories, CommandSpec, Flags};
+use crate::resp::{OwnedCommand, OwnedValue};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+use view::View;
+
+/// How long a node forgotten with `CLUSTER FORGET` stays out of this node's view even
+/// if another node's view still names it (Redis's blacklist time), so that
+/// `CLUSTER FORGET` sent to every node within this time removes it for good.
+pub const FORGET_FOR: Duration = Duration::from_secs(60);
 
 /// What cluster routing and `CLUSTER` need to know of the data, which the library does
 /// not own: implemented by the application's store.
@@ -137,6 +153,27 @@ pub trait ClusterStore: Send + Sync + 'static {
     /// assert_eq!(store.keys_in_slot(key_slot(b"u1"), 1), [b"{u1}.name"]);
     /// ```
     fn keys_in_slot(&self, slot: u16, count: usize) -> Vec<Vec<u8>>;
+
+    /// Whether this node holds no key at all (`CLUSTER RESET` and `FLUSHSLOTS` refuse
+    /// to run on a master that holds keys). By default, whether every slot counts 0
+    /// keys: override it with something cheaper.
+    ///
+    /// ```
+    /// # use redcon::cluster::ClusterStore;
+    /// struct Keys(Vec<Vec<u8>>);
+    /// impl ClusterStore for Keys {
+    ///     # fn contains_key(&self, key: &[u8]) -> bool { self.0.iter().any(|k| k == key) }
+    ///     # fn count_keys_in_slot(&self, _: u16) -> u64 { 0 }
+    ///     # fn keys_in_slot(&self, _: u16, _: usize) -> Vec<Vec<u8>> { Vec::new() }
+    ///     fn is_empty(&self) -> bool {
+    ///         self.0.is_empty()
+    ///     }
+    /// }
+    /// assert!(!Keys(vec![b"k".to_vec()]).is_empty());
+    /// ```
+    fn is_empty(&self) -> bool {
+        (0..SLOTS as u16).all(|slot| self.count_keys_in_slot(slot) == 0)
+    }
 }
 
 /// One node's view of the cluster: the current [`Topology`], replaceable while the
@@ -166,6 +203,10 @@ struct Inner {
     store: Option<Box<dyn ClusterStore>>,
     /// Links to the other nodes, for `PUBLISH` and `SPUBLISH`.
     relay: relay::Relay,
+    /// Links to the other nodes, for changes of this node's view.
+    spread: spread::Spread,
+    /// Nodes forgotten lately, until when.
+    forgotten: Mutex<HashMap<String, Instant>>,
 }
 
 impl Cluster {
@@ -180,12 +221,18 @@ impl Cluster {
     /// # Ok::<(), redcon::cluster::TopologyError>(())
     /// ```
     pub fn new(topology: Topology) -> Cluster {
+        Cluster::build(topology, None)
+    }
+
+    fn build(topology: Topology, store: Option<Box<dyn ClusterStore>>) -> Cluster {
         Cluster {
-            inner: Arc::new(Inner {
+            inner: Arc::new_cyclic(|inner| Inner {
                 topology: RwLock::new(Arc::new(topology)),
                 version: AtomicU64::new(1),
-                store: None,
+                store,
                 relay: relay::Relay::default(),
+                spread: spread::Spread::new(inner.clone()),
+                forgotten: Mutex::new(HashMap::new()),
             }),
         }
     }
@@ -206,14 +253,7 @@ impl Cluster {
     /// # Ok::<(), redcon::cluster::TopologyError>(())
     /// ```
     pub fn with_store(topology: Topology, store: impl ClusterStore) -> Cluster {
-        Cluster {
-            inner: Arc::new(Inner {
-                topology: RwLock::new(Arc::new(topology)),
-                version: AtomicU64::new(1),
-                store: Some(Box::new(store)),
-                relay: relay::Relay::default(),
-            }),
-        }
+        Cluster::build(topology, Some(Box::new(store)))
     }
 
     /// The current topology.
@@ -256,6 +296,7 @@ impl Cluster {
         self.inner.version.fetch_add(1, Ordering::Release);
         drop(t);
         self.inner.relay.retain(&peers);
+        self.inner.spread.retain(&peers);
     }
 
     /// Edits the topology atomically: `edit` gets a copy of the current one, which
@@ -307,6 +348,97 @@ impl Cluster {
             .set_auth(user.map(str::as_bytes), password.as_bytes());
     }
 
+    /// Sends this node's view to every other node it knows, after a change they must
+    /// learn (see the spread module).
+    pub(crate) fn spread_view(&self) {
+        let t = self.topology();
+        let push: Arc<[u8]> = Arc::from(push_command(&t, false));
+        self.inner.spread.push(&peers(&t, Peers::All), &push);
+    }
+
+    /// Merges a view another node sent; whether this node's changed (it then passes it
+    /// on). `meet`: the sender may be a node this one does not know yet.
+    ///
+    /// # Errors
+    ///
+    /// The error reply for a view from a node this one does not know (outside a
+    /// meeting) or has just forgotten.
+    pub(crate) fn take_view(&self, view: &View, meet: bool) -> Result<bool, String> {
+        let Some(sender) = view.sender() else {
+            return Err("ERR the view names no sender".into());
+        };
+        let id = &sender.node.id;
+        if self.is_forgotten(id) {
+            return Err(format!("ERR this node forgot {id}"));
+        }
+        if !meet && self.topology().index_of(id).is_none() {
+            return Err(format!("ERR unknown sender {id}"));
+        }
+        let banned = |id: &str| self.is_forgotten(id);
+        let changed = self
+            .update(|t| {
+                if view::merge(t, view, &banned) {
+                    Ok(())
+                } else {
+                    Err(())
+                }
+            })
+            .is_ok();
+        if changed {
+            self.spread_view();
+        }
+        Ok(changed)
+    }
+
+    /// Merges a peer's answer to a pushed view: `[current-epoch, CLUSTER NODES text]`.
+    pub(crate) fn take_answer(&self, answer: &OwnedValue, meet: bool) -> Result<bool, String> {
+        match answer {
+            OwnedValue::Array(a) => match a.as_slice() {
+                [OwnedValue::Integer(epoch), OwnedValue::Bulk(text)] => {
+                    let text = std::str::from_utf8(text).map_err(|_| "a view not in UTF-8")?;
+                    let view = View::parse(u64::try_from(*epoch).unwrap_or(0), text)
+                        .map_err(|line| format!("line {line} of the view is not a node"))?;
+                    self.take_view(&view, meet)
+                }
+                _ => Err("an answer that is not a view".into()),
+            },
+            OwnedValue::Error(e) => Err(format!("refused: {}", String::from_utf8_lossy(e))),
+            _ => Err("an answer that is not a view".into()),
+        }
+    }
+
+    /// Keeps `id` out of this node's view for [`FORGET_FOR`].
+    pub(crate) fn ban(&self, id: &str) {
+        let mut f = self
+            .inner
+            .forgotten
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        f.insert(id.to_string(), Instant::now() + FORGET_FOR);
+    }
+
+    fn is_forgotten(&self, id: &str) -> bool {
+        let mut f = self
+            .inner
+            .forgotten
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        f.retain(|_, until| *until > now);
+        f.contains_key(id)
+    }
+
+    /// Closes the links to nodes no longer in the topology.
+    pub(crate) fn close_stale_links(&self) {
+        let peers = peers(&self.topology(), Peers::All);
+        self.inner.relay.retain(&peers);
+        self.inner.spread.retain(&peers);
+    }
+
+    pub(crate) fn link_auth(&self) -> Option<Vec<u8>> {
+        self.inner.relay.auth_request()
+    }
+
     pub(crate) fn relay(&self, to: Peers, topology: &Topology, command: &[u8]) {
         self.inner.relay.send(&peers(topology, to), command);
     }
@@ -338,6 +470,21 @@ impl fmt::Debug for Cluster {
             .field("store", &self.inner.store.is_some())
             .finish()
     }
+}
+
+/// `CLUSTER PUSH-CONFIG <current-epoch> <CLUSTER NODES text> [MEET]`, encoded: this
+/// node's view for another node.
+pub(crate) fn push_command(t: &Topology, meet: bool) -> Vec<u8> {
+    let mut args: Vec<Vec<u8>> = vec![
+        b"CLUSTER".to_vec(),
+        b"PUSH-CONFIG".to_vec(),
+        t.epoch().to_string().into_bytes(),
+        view::nodes_text(t).into_bytes(),
+    ];
+    if meet {
+        args.push(b"MEET".to_vec());
+    }
+    OwnedCommand::new(args).to_resp()
 }
 
 /// Which other nodes a published message goes to.
@@ -417,6 +564,12 @@ pub fn command_specs() -> Vec<CommandSpec> {
             .complexity("O(1)")
     };
     let per_node = "O(N) where N is the total number of Cluster nodes";
+    // The subcommands that change the cluster's shape: administrative, as in Redis.
+    let admin = |name: &str, arity: i32, summary: &str, complexity: &str| {
+        sub(name, arity, summary, complexity)
+            .flags(Flags::NO_ASYNC_LOADING | Flags::ADMIN | Flags::STALE)
+    };
+    let ranges = "O(N) where N is the total number of the slots between the start slot and end slot arguments.";
     vec![
         s("cluster", -2)
             .summary("A container for cluster commands")
@@ -460,6 +613,50 @@ pub fn command_specs() -> Vec<CommandSpec> {
             "O(1)",
         )
         .flags(Flags::NO_ASYNC_LOADING | Flags::ADMIN | Flags::STALE),
+        admin("cluster|meet", -4, "Force a node cluster to handshake with another node", "O(1)"),
+        admin(
+            "cluster|addslots",
+            -3,
+            "Assign new hash slots to receiving node",
+            "O(N) where N is the total number of hash slot arguments",
+        ),
+        admin(
+            "cluster|addslotsrange",
+            -4,
+            "Assign new hash slots to receiving node",
+            ranges,
+        )
+        .since("7.0.0"),
+        admin(
+            "cluster|delslots",
+            -3,
+            "Set hash slots as unbound in receiving node",
+            "O(N) where N is the total number of hash slot arguments",
+        ),
+        admin(
+            "cluster|delslotsrange",
+            -4,
+            "Set hash slots as unbound in receiving node",
+            ranges,
+        )
+        .since("7.0.0"),
+        admin("cluster|flushslots", 2, "Delete a node's own slots information", "O(1)"),
+        admin("cluster|forget", 3, "Remove a node from the nodes table", "O(1)"),
+        admin(
+            "cluster|reset",
+            -2,
+            "Reset a Redis Cluster node",
+            "O(N) where N is the number of known nodes. The command may execute a FLUSHALL as a side effect.",
+        )
+        .flags(Flags::ADMIN | Flags::NOSCRIPT | Flags::STALE),
+        admin(
+            "cluster|set-config-epoch",
+            3,
+            "Set the configuration epoch in a new node",
+            "O(1)",
+        ),
+        admin("cluster|bumpepoch", 2, "Advance the cluster config epoch", "O(1)")
+            .tip("nondeterministic_output"),
         sub(
             "cluster|keyslot",
             3,

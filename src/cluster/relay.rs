@@ -84,6 +84,11 @@ impl Relay {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// The encoded `AUTH` request links open with, if any (config links use it too).
+    pub(crate) fn auth_request(&self) -> Option<Vec<u8>> {
+        self.auth.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Sets the credentials links authenticate with from their next connection on.
     pub(crate) fn set_auth(&self, user: Option<&[u8]>, password: &[u8]) {
         let mut args: Vec<&[u8]> = vec![b"AUTH"];

@@ -3,18 +3,24 @@
 //! COUNTKEYSINSLOT | GETKEYSINSLOT | SETSLOT | HELP`, `ASKING`, `READONLY` and
 //! `READWRITE`.
 
+use super::node::Role;
 use super::slot::{key_slot, SLOTS};
-use super::topology::{Role, Topology};
+use super::topology::Topology;
 use super::{command_specs, ClusterConn};
 use crate::commands::CommandTable;
 use crate::reply::NOT_AN_INTEGER;
 use crate::resp::{parse_int, Command, Writer};
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Whether the request is one this module answers.
 pub(crate) fn is_cluster_command(cmd: &Command<'_>) -> bool {
     cmd.is("cluster") || cmd.is("asking") || cmd.is("readonly") || cmd.is("readwrite")
+}
+
+/// Whether the request is the hidden `CLUSTER PUSH-CONFIG`, which access control
+/// judges as `CLUSTER SETSLOT` (it changes the topology as much).
+pub(crate) fn is_push_config(cmd: &Command<'_>) -> bool {
+    cmd.len() >= 2 && cmd.is("cluster") && cmd[1].eq_ignore_ascii_case(b"push-config")
 }
 
 /// The descriptions of the commands answered here, for resolving subcommands and arity
@@ -58,6 +64,10 @@ pub(crate) fn serve(cc: &mut ClusterConn, w: &mut Writer, cmd: &Command<'_>) {
         cc.publish_link = true;
         return w.write_string("OK");
     }
+    // Nor this: another node's view of the cluster (see the spread module).
+    if is_push_config(cmd) {
+        return super::membership::push_config(&cc.cluster, w, cmd);
+    }
     let spec = match table().resolve(cmd) {
         Ok(spec) => spec,
         Err(msg) => return w.write_error(msg),
@@ -78,9 +88,12 @@ pub(crate) fn serve(cc: &mut ClusterConn, w: &mut Writer, cmd: &Command<'_>) {
         }
         "cluster|slots" => slots(w, &topology),
         "cluster|shards" => shards(w, &topology),
-        "cluster|nodes" => w.write_verbatim("txt", nodes(&topology)),
+        "cluster|nodes" => w.write_verbatim("txt", super::view::nodes_text(&topology)),
         "cluster|info" => w.write_verbatim("txt", info(&topology)),
         "cluster|myid" => w.write_bulk(&topology.myself().id),
+        name if super::membership::serves(name) => {
+            super::membership::serve(&cc.cluster, w, name, cmd)
+        }
         "cluster|setslot" => match super::setslot::setslot(&cc.cluster, cmd) {
             Ok(()) => w.write_string("OK"),
             Err(msg) => w.write_error(msg),
@@ -186,68 +199,6 @@ fn shards(w: &mut Writer, t: &Topology) {
     }
 }
 
-/// A node's configuration epoch as `CLUSTER NODES` shows it: its master's position in
-/// the topology, plus one (replicas share their master's).
-fn config_epoch(t: &Topology, i: usize) -> usize {
-    let master = match &t.nodes()[i].role {
-        Role::Master => i,
-        Role::Replica { master } => t.index_of(master).unwrap_or(i),
-    };
-    master + 1
-}
-
-/// `CLUSTER NODES`: one line per node, `\n`-terminated, as Redis writes them.
-fn nodes(t: &Topology) -> String {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    let ranges = t.ranges();
-    let mut out = String::new();
-    for (i, node) in t.nodes().iter().enumerate() {
-        let me = i == t.myself_index();
-        let (role, master) = match &node.role {
-            Role::Master => ("master", "-"),
-            Role::Replica { master } => ("slave", master.as_str()),
-        };
-        let flags = if me {
-            format!("myself,{role}")
-        } else {
-            role.to_string()
-        };
-        out.push_str(&format!(
-            "{} {}:{}@{} {flags} {master} 0 {now_ms} {} connected",
-            node.id,
-            node.ip,
-            node.port,
-            node.bus_port,
-            config_epoch(t, i)
-        ));
-        for (first, last, _) in ranges.iter().filter(|r| r.2 == i) {
-            if first == last {
-                out.push_str(&format!(" {first}"));
-            } else {
-                out.push_str(&format!(" {first}-{last}"));
-            }
-        }
-        if me {
-            let mut open: Vec<(u16, String)> = t
-                .migrating_slots()
-                .map(|(s, n)| (s, format!(" [{s}->-{}]", n.id)))
-                .chain(
-                    t.importing_slots()
-                        .map(|(s, n)| (s, format!(" [{s}-<-{}]", n.id))),
-                )
-                .collect();
-            open.sort();
-            for (_, text) in open {
-                out.push_str(&text);
-            }
-        }
-        out.push('\n');
-    }
-    out
-}
-
 /// `CLUSTER INFO`. There is no cluster bus, so no bus messages are counted.
 fn info(t: &Topology) -> String {
     let assigned = t
@@ -261,10 +212,6 @@ fn info(t: &Topology) -> String {
         owners.dedup();
         owners.len()
     };
-    let current_epoch = (0..t.nodes().len())
-        .map(|i| config_epoch(t, i))
-        .max()
-        .unwrap_or(0);
     let state = if t.all_slots_served() { "ok" } else { "fail" };
     format!(
         "cluster_state:{state}\r\n\
@@ -274,12 +221,13 @@ fn info(t: &Topology) -> String {
          cluster_slots_fail:0\r\n\
          cluster_known_nodes:{}\r\n\
          cluster_size:{size}\r\n\
-         cluster_current_epoch:{current_epoch}\r\n\
+         cluster_current_epoch:{}\r\n\
          cluster_my_epoch:{}\r\n\
          cluster_stats_messages_sent:0\r\n\
          cluster_stats_messages_received:0\r\n\
          total_cluster_links_buffer_limit_exceeded:0\r\n",
         t.nodes().len(),
-        config_epoch(t, t.myself_index()),
+        t.epoch(),
+        t.config_epoch(t.myself_index()),
     )
 }

@@ -3,9 +3,10 @@
 //! decision Redis 7.0.15's `getNodeByQuery` makes from the request's keys — serve it
 //! here, or answer `-MOVED`, `-ASK`, `-CROSSSLOT`, `-TRYAGAIN` or `-CLUSTERDOWN`.
 
+use super::node::Role;
 use super::reply;
 use super::slot::key_slot;
-use super::topology::{Role, Topology};
+use super::topology::Topology;
 use super::{ClusterStore, Peers};
 use crate::commands::{CommandSpec, Flags};
 use crate::conn::ConnState;

@@ -4,7 +4,7 @@
 //! the node that receives it, as in Redis before gossip spreads it: the sender pushes it
 //! to every node that must know (as `redis-cli --cluster` does with `SETSLOT NODE`).
 
-use super::topology::Role;
+use super::node::Role;
 use super::Cluster;
 use crate::resp::{parse_int, Command};
 
@@ -28,6 +28,7 @@ pub(crate) fn setslot(cluster: &Cluster, cmd: &Command<'_>) -> Result<(), String
     } else {
         0
     };
+    let mut spread = false;
     cluster.update(|t| {
         let me = t.myself_index();
         let node = |id: &[u8], unknown: &str| -> Result<usize, String> {
@@ -65,11 +66,13 @@ pub(crate) fn setslot(cluster: &Cluster, cmd: &Command<'_>) -> Result<(), String
             if keys == 0 {
                 t.set_migrating(slot, None);
             }
+            // A new owner is news for the other nodes.
+            spread = t.owner_index(slot) != Some(to);
             t.set_owner(slot, Some(to));
             // Closing an import: Redis bumps this node's epoch without consensus, so
             // its claim wins over the old owner's.
             if to == me && t.importing_from(slot).is_some() {
-                t.bump_epoch();
+                spread |= t.bump_my_epoch();
                 t.set_importing(slot, None);
             }
         } else {
@@ -79,7 +82,11 @@ pub(crate) fn setslot(cluster: &Cluster, cmd: &Command<'_>) -> Result<(), String
             );
         }
         Ok(())
-    })
+    })?;
+    if spread {
+        cluster.spread_view();
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -3,103 +3,10 @@
 //! imported — one immutable value that a [`Cluster`](super::Cluster) replaces as a
 //! whole, so a request sees one topology or the next, never a mix.
 
+use super::node::{node_id_for, Node, Role};
 use super::slot::SLOTS;
 use std::collections::HashMap;
 use std::fmt;
-
-/// A node's role.
-///
-/// ```
-/// use redcon::cluster::{Node, Role};
-/// let m = Node::master("a".repeat(40), "127.0.0.1", 7000);
-/// let r = Node::replica("b".repeat(40), "127.0.0.1", 7001, &m.id);
-/// assert_eq!(m.role, Role::Master);
-/// assert_eq!(r.role, Role::Replica { master: m.id.clone() });
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
-    /// Serves slots.
-    Master,
-    /// Replicates the master with this id (and may serve its reads to `READONLY`
-    /// clients).
-    Replica {
-        /// The master's node id.
-        master: String,
-    },
-}
-
-/// One node of the cluster.
-///
-/// ```
-/// use redcon::cluster::{Node, Role};
-/// // A node announced on another bus port than Redis's default.
-/// let n = Node { bus_port: 16000, ..Node::master("a".repeat(40), "10.0.0.5", 6379) };
-/// assert_eq!((n.addr(), n.bus_port, n.role), ("10.0.0.5:6379".to_string(), 16000, Role::Master));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Node {
-    /// The node id: 40 lowercase hex characters.
-    pub id: String,
-    /// The address clients connect to (an IP, as Redis announces it).
-    pub ip: String,
-    /// The client port.
-    pub port: u16,
-    /// The cluster bus port Redis would use (reported in `CLUSTER NODES`; redcon has
-    /// no bus). Redis's default is the client port + 10000.
-    pub bus_port: u16,
-    /// Master or replica.
-    pub role: Role,
-}
-
-impl Node {
-    /// A master at `ip:port` with the given id and the default bus port.
-    ///
-    /// ```
-    /// use redcon::cluster::Node;
-    /// let n = Node::master("a".repeat(40), "127.0.0.1", 7000);
-    /// assert_eq!(n.bus_port, 17000);
-    /// ```
-    pub fn master(id: impl Into<String>, ip: impl Into<String>, port: u16) -> Node {
-        Node {
-            id: id.into(),
-            ip: ip.into(),
-            port,
-            bus_port: port.wrapping_add(10000),
-            role: Role::Master,
-        }
-    }
-
-    /// A replica of `master` (its id) at `ip:port`.
-    ///
-    /// ```
-    /// use redcon::cluster::{Node, Role};
-    /// let r = Node::replica("b".repeat(40), "127.0.0.1", 7003, "a".repeat(40));
-    /// assert!(matches!(r.role, Role::Replica { .. }));
-    /// ```
-    pub fn replica(
-        id: impl Into<String>,
-        ip: impl Into<String>,
-        port: u16,
-        master: impl Into<String>,
-    ) -> Node {
-        Node {
-            role: Role::Replica {
-                master: master.into(),
-            },
-            ..Node::master(id, ip, port)
-        }
-    }
-
-    /// `ip:port`, as redirections name a node.
-    ///
-    /// ```
-    /// use redcon::cluster::Node;
-    /// assert_eq!(Node::master("a".repeat(40), "10.0.0.1", 7000).addr(), "10.0.0.1:7000");
-    /// ```
-    pub fn addr(&self) -> String {
-        format!("{}:{}", self.ip, self.port)
-    }
-}
 
 /// Why a topology could not be built.
 ///
@@ -122,6 +29,8 @@ pub enum TopologyError {
     BadSlot(usize),
     /// A slot was given to a node that is not a master of this topology.
     NotAMaster(String),
+    /// An address is not `ip:port`.
+    BadAddress(String),
 }
 
 impl fmt::Display for TopologyError {
@@ -132,6 +41,7 @@ impl fmt::Display for TopologyError {
             TopologyError::UnknownSelf(id) => write!(f, "no node has this node's id {id}"),
             TopologyError::BadSlot(s) => write!(f, "bad slot {s}"),
             TopologyError::NotAMaster(id) => write!(f, "slots given to {id}, not a master"),
+            TopologyError::BadAddress(a) => write!(f, "bad address {a:?} (not ip:port)"),
         }
     }
 }
@@ -162,9 +72,15 @@ pub struct Topology {
     owners: Vec<u16>,
     migrating: HashMap<u16, usize>,
     importing: HashMap<u16, usize>,
+    /// The cluster's current epoch as this node knows it: never below any node's
+    /// configuration epoch.
     epoch: u64,
-    /// Whether every slot has an owner, computed once: routing asks on every request.
-    full: bool,
+    /// Each node's configuration epoch (a replica's is its master's), the version of its
+    /// claim on its slots: when two nodes claim a slot, the higher one wins.
+    config_epochs: Vec<u64>,
+    /// How many slots have no owner, kept up to date by every edit: routing asks
+    /// whether every slot is served on every request.
+    unassigned: usize,
 }
 
 /// Builds a [`Topology`]; see [`Topology::builder`].
@@ -174,9 +90,9 @@ pub struct Topology {
 /// let (a, b) = ("a".repeat(40), "b".repeat(40));
 /// let nodes = vec![Node::master(&a, "127.0.0.1", 7000), Node::master(&b, "127.0.0.1", 7001)];
 /// // Node a serves every slot and is moving slot 0 to b.
-/// let t = Topology::builder(nodes, &a).slots(0..=16383, &a).migrating(0, &b).epoch(2).build()?;
+/// let t = Topology::builder(nodes, &a).slots(0..=16383, &a).migrating(0, &b).epoch(5).build()?;
 /// assert_eq!(t.migrating_to(0).map(|n| n.port), Some(7001));
-/// assert_eq!(t.epoch(), 2);
+/// assert_eq!(t.epoch(), 5);
 /// # Ok::<(), redcon::cluster::TopologyError>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -187,6 +103,7 @@ pub struct TopologyBuilder {
     migrating: Vec<(usize, String)>,
     importing: Vec<(usize, String)>,
     epoch: u64,
+    config_epochs: Vec<(String, u64)>,
 }
 
 impl TopologyBuilder {
@@ -263,6 +180,26 @@ impl TopologyBuilder {
         self
     }
 
+    /// The configuration epoch of the master `node` (its id): the version of its claim
+    /// on its slots, which decides between two claims on one slot when nodes exchange
+    /// their views. By default a master's is its position in the node list plus one;
+    /// a replica always has its master's.
+    ///
+    /// ```
+    /// use redcon::cluster::{Node, Topology};
+    /// let id = "a".repeat(40);
+    /// // A node that starts alone, as `redis-server --cluster-enabled yes` does.
+    /// let t = Topology::builder(vec![Node::master(id.clone(), "127.0.0.1", 7000)], &id)
+    ///     .config_epoch(&id, 0)
+    ///     .build()?;
+    /// assert_eq!((t.config_epoch(0), t.epoch()), (0, 0));
+    /// # Ok::<(), redcon::cluster::TopologyError>(())
+    /// ```
+    pub fn config_epoch(mut self, node: &str, epoch: u64) -> Self {
+        self.config_epochs.push((node.to_string(), epoch));
+        self
+    }
+
     /// Checks and builds the topology.
     ///
     /// # Errors
@@ -322,15 +259,26 @@ impl TopologyBuilder {
         };
         let migrating = open(&self.migrating)?;
         let importing = open(&self.importing)?;
-        let full = owners.iter().all(|&o| o != 0);
+        let unassigned = owners.iter().filter(|&&o| o == 0).count();
+        let mut config_epochs: Vec<u64> = (1..=self.nodes.len() as u64).collect();
+        for (id, epoch) in &self.config_epochs {
+            config_epochs[master(id)?] = *epoch;
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let Role::Replica { master } = &n.role {
+                config_epochs[i] = config_epochs[index[master]];
+            }
+        }
+        let epoch = config_epochs.iter().copied().fold(self.epoch, u64::max);
         Ok(Topology {
-            full,
+            unassigned,
             nodes: self.nodes,
             myself,
             owners,
             migrating,
             importing,
-            epoch: self.epoch,
+            epoch,
+            config_epochs,
         })
     }
 }
@@ -353,6 +301,7 @@ impl Topology {
             migrating: Vec::new(),
             importing: Vec::new(),
             epoch: 0,
+            config_epochs: Vec::new(),
         }
     }
 
@@ -381,11 +330,7 @@ impl Topology {
     pub fn split(addrs: &[&str], replicas: usize, myself: &str) -> Result<Topology, TopologyError> {
         let parsed: Vec<(String, u16)> = addrs
             .iter()
-            .map(|a| {
-                let (ip, port) = a.rsplit_once(':').ok_or(TopologyError::BadSlot(0))?;
-                let port = port.parse().map_err(|_| TopologyError::BadSlot(0))?;
-                Ok((ip.to_string(), port))
-            })
+            .map(|a| parse_addr(a))
             .collect::<Result<_, TopologyError>>()?;
         let ids: Vec<String> = addrs.iter().map(|a| node_id_for(addrs, a)).collect();
         let masters = if replicas == 0 {
@@ -417,6 +362,29 @@ impl Topology {
             b = b.slots(first..=last, &ids[i]);
         }
         b.build()
+    }
+
+    /// A node that knows only itself (at `addr`, `ip:port`) and serves no slot, with a
+    /// fresh random id and epochs 0: the state of a new `redis-server
+    /// --cluster-enabled yes`, ready for `CLUSTER MEET` / `redis-cli --cluster add-node`.
+    ///
+    /// # Errors
+    ///
+    /// [`TopologyError::BadAddress`] if `addr` is not `ip:port`.
+    ///
+    /// ```
+    /// use redcon::cluster::Topology;
+    /// let t = Topology::alone("127.0.0.1:7003")?;
+    /// assert_eq!((t.nodes().len(), t.epoch()), (1, 0));
+    /// assert!(t.owner(0).is_none() && !t.all_slots_served());
+    /// # Ok::<(), redcon::cluster::TopologyError>(())
+    /// ```
+    pub fn alone(addr: &str) -> Result<Topology, TopologyError> {
+        let (ip, port) = parse_addr(addr)?;
+        let id = super::node::random_node_id();
+        Topology::builder(vec![Node::master(id.clone(), ip, port)], &id)
+            .config_epoch(&id, 0)
+            .build()
     }
 
     /// The node that serves `slot`, if any.
@@ -503,15 +471,32 @@ impl Topology {
         self.importing.get(&slot).map(|&i| &self.nodes[i])
     }
 
-    /// The configuration epoch.
+    /// The cluster's current epoch as this node knows it (`cluster_current_epoch`):
+    /// never below any node's [configuration epoch](Self::config_epoch).
     ///
     /// ```
     /// use redcon::cluster::Topology;
-    /// assert_eq!(Topology::split(&["127.0.0.1:7000"], 0, "127.0.0.1:7000")?.epoch(), 0);
+    /// let addrs = ["127.0.0.1:7000", "127.0.0.1:7001", "127.0.0.1:7002"];
+    /// assert_eq!(Topology::split(&addrs, 0, "127.0.0.1:7000")?.epoch(), 3);
     /// # Ok::<(), redcon::cluster::TopologyError>(())
     /// ```
     pub fn epoch(&self) -> u64 {
         self.epoch
+    }
+
+    /// The configuration epoch of `nodes()[node]` (0 past the end): the version of a
+    /// master's claim on its slots (a replica shows its master's), as `CLUSTER NODES`
+    /// reports it. When nodes exchange their views, the claim with the higher one wins.
+    ///
+    /// ```
+    /// use redcon::cluster::Topology;
+    /// let addrs = ["127.0.0.1:7000", "127.0.0.1:7001"];
+    /// let t = Topology::split(&addrs, 0, "127.0.0.1:7000")?;
+    /// assert_eq!((t.config_epoch(0), t.config_epoch(1)), (1, 2));
+    /// # Ok::<(), redcon::cluster::TopologyError>(())
+    /// ```
+    pub fn config_epoch(&self, node: usize) -> u64 {
+        self.config_epochs.get(node).copied().unwrap_or(0)
     }
 
     /// Whether every slot has a master (Redis's `cluster_state:ok` with full coverage
@@ -523,7 +508,7 @@ impl Topology {
     /// # Ok::<(), redcon::cluster::TopologyError>(())
     /// ```
     pub fn all_slots_served(&self) -> bool {
-        self.full
+        self.unassigned == 0
     }
 
     /// The slot ranges each node index serves, in slot order: `(first, last, node)`.
@@ -569,8 +554,14 @@ impl Topology {
 
     /// Gives `slot` to the master at `node`, or to nobody.
     pub(crate) fn set_owner(&mut self, slot: u16, node: Option<usize>) {
-        self.owners[usize::from(slot)] = node.map_or(0, |i| i as u16 + 1);
-        self.full = self.owners.iter().all(|&o| o != 0);
+        let owner = &mut self.owners[usize::from(slot)];
+        let was_unassigned = *owner == 0;
+        *owner = node.map_or(0, |i| i as u16 + 1);
+        match (was_unassigned, *owner == 0) {
+            (true, false) => self.unassigned -= 1,
+            (false, true) => self.unassigned += 1,
+            _ => {}
+        }
     }
 
     pub(crate) fn set_migrating(&mut self, slot: u16, to: Option<usize>) {
@@ -587,8 +578,100 @@ impl Topology {
         };
     }
 
-    pub(crate) fn bump_epoch(&mut self) {
-        self.epoch += 1;
+    /// Redis's `clusterBumpConfigEpochWithoutConsensus`: unless this node's
+    /// configuration epoch is already the highest (and not 0), the current
+    /// epoch goes up by one and becomes this node's. Whether it did.
+    pub(crate) fn bump_my_epoch(&mut self) -> bool {
+        let me = self.myself;
+        let max = self
+            .config_epochs
+            .iter()
+            .copied()
+            .fold(self.epoch, u64::max);
+        if self.config_epochs[me] != 0 && self.config_epochs[me] == max {
+            return false;
+        }
+        self.epoch = max + 1;
+        self.set_config_epoch(me, self.epoch);
+        true
+    }
+
+    /// Sets a master's configuration epoch (and its replicas'), raising the current
+    /// epoch to it if lower.
+    pub(crate) fn set_config_epoch(&mut self, node: usize, epoch: u64) {
+        let id = self.nodes[node].id.clone();
+        for (i, n) in self.nodes.iter().enumerate() {
+            let replica_of_node = matches!(&n.role, Role::Replica { master } if *master == id);
+            if i == node || replica_of_node {
+                self.config_epochs[i] = epoch;
+            }
+        }
+        self.epoch = self.epoch.max(epoch);
+    }
+
+    /// Raises the current epoch to `epoch` if lower.
+    pub(crate) fn raise_epoch(&mut self, epoch: u64) {
+        self.epoch = self.epoch.max(epoch);
+    }
+
+    /// Adds a node this one did not know, with its configuration epoch; its index.
+    pub(crate) fn add_node(&mut self, node: Node, config_epoch: u64) -> usize {
+        self.nodes.push(node);
+        self.config_epochs.push(config_epoch);
+        self.epoch = self.epoch.max(config_epoch);
+        self.nodes.len() - 1
+    }
+
+    /// Forgets `nodes()[node]` (never this node itself): its slots become unassigned,
+    /// open slots naming it close, and its replicas become masters without slots.
+    pub(crate) fn remove_node(&mut self, node: usize) {
+        assert_ne!(node, self.myself, "a node cannot forget itself");
+        let gone = self.nodes.remove(node);
+        self.config_epochs.remove(node);
+        for n in &mut self.nodes {
+            if matches!(&n.role, Role::Replica { master } if *master == gone.id) {
+                n.role = Role::Master;
+            }
+        }
+        // Indices past the removed node move down by one (owners count from 1).
+        let shift = |i: usize| if i > node { i - 1 } else { i };
+        let removed = node as u16 + 1;
+        for o in &mut self.owners {
+            if *o == removed {
+                *o = 0;
+            } else if *o > removed {
+                *o -= 1;
+            }
+        }
+        for open in [&mut self.migrating, &mut self.importing] {
+            open.retain(|_, i| *i != node);
+            for i in open.values_mut() {
+                *i = shift(*i);
+            }
+        }
+        self.myself = shift(self.myself);
+        self.unassigned = self.owners.iter().filter(|&&o| o == 0).count();
+    }
+
+    /// Redis's `CLUSTER RESET`: this node forgets every other node, its slots and its
+    /// open slots, and becomes a master; a hard reset also takes `new_id` and sets the
+    /// epochs to 0.
+    pub(crate) fn reset(&mut self, hard: Option<String>) {
+        let mut me = self.nodes[self.myself].clone();
+        me.role = Role::Master;
+        let mut my_epoch = self.config_epochs[self.myself];
+        if let Some(id) = hard {
+            me.id = id;
+            my_epoch = 0;
+            self.epoch = 0;
+        }
+        self.nodes = vec![me];
+        self.config_epochs = vec![my_epoch];
+        self.myself = 0;
+        self.owners.fill(0);
+        self.migrating.clear();
+        self.importing.clear();
+        self.unassigned = SLOTS;
     }
 }
 
@@ -601,6 +684,14 @@ impl fmt::Debug for Topology {
             .field("epoch", &self.epoch)
             .finish_non_exhaustive()
     }
+}
+
+/// `ip:port` split.
+fn parse_addr(addr: &str) -> Result<(String, u16), TopologyError> {
+    let bad = || TopologyError::BadAddress(addr.to_string());
+    let (ip, port) = addr.rsplit_once(':').ok_or_else(bad)?;
+    let port = port.parse().map_err(|_| bad())?;
+    Ok((ip.to_string(), port))
 }
 
 /// The slot ranges `redis-cli --cluster create` gives `masters` masters: per =
@@ -621,31 +712,6 @@ fn create_split(masters: usize) -> Vec<(usize, usize)> {
         first = last + 1;
         cursor += per;
     }
-    out
-}
-
-/// A 40-hex node id for `addr`, derived from the whole address list so every node
-/// started with the same list computes the same ids (FNV-1a with three seeds, then
-/// mixed: stable across Rust versions, unlike `std`'s hasher).
-fn node_id_for(all: &[&str], addr: &str) -> String {
-    let mut out = String::with_capacity(48);
-    for seed in [
-        0xcbf2_9ce4_8422_2325u64,
-        0x8422_2325_cbf2_9ce4,
-        0x9e37_79b9_7f4a_7c15,
-    ] {
-        let mut h = seed;
-        for b in all.join(",").bytes().chain([0u8]).chain(addr.bytes()) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        // splitmix64's finaliser: neighbouring addresses get unrelated ids.
-        h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        h ^= h >> 31;
-        out.push_str(&format!("{h:016x}"));
-    }
-    out.truncate(40);
     out
 }
 
