@@ -8,28 +8,13 @@
 mod common;
 
 use common::kv::{kv_mux as mux, Store};
-use redcon::cluster::{Cluster, ClusterStore, Node, Topology};
+use redcon::cluster::{Cluster, Node, Topology};
 use redcon::Server;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 
 type Map = Store;
-
-struct Keys(Map);
-
-impl ClusterStore for Keys {
-    fn contains_key(&self, key: &[u8]) -> bool {
-        self.0.lock().unwrap().contains_key(key)
-    }
-    fn count_keys_in_slot(&self, slot: u16) -> u64 {
-        self.keys_in_slot(slot, usize::MAX).len() as u64
-    }
-    fn keys_in_slot(&self, slot: u16, count: usize) -> Vec<Vec<u8>> {
-        let map = self.0.lock().unwrap();
-        let keys = map.keys().filter(|k| redcon::cluster::key_slot(k) == slot);
-        keys.take(count).cloned().collect()
-    }
-}
+use common::kv::SlotKeys as Keys;
 
 const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";

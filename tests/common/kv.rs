@@ -1,6 +1,7 @@
 //! A tiny key-value command set over a shared map, each command described with its
 //! keys, for the cluster tests (routing reads the keys from the descriptions).
 
+use redcon::cluster::{key_slot, ClusterStore};
 use redcon::commands::{CommandSpec, Flags};
 use redcon::mux::Mux;
 use std::collections::HashMap;
@@ -80,4 +81,24 @@ pub fn loopback_listeners(n: usize) -> (Vec<TcpListener>, Vec<String>) {
         .map(|l| l.local_addr().unwrap().to_string())
         .collect();
     (listeners, addrs)
+}
+
+/// The map as cluster routing and `CLUSTER COUNTKEYSINSLOT` / `GETKEYSINSLOT` see it.
+pub struct SlotKeys(pub Store);
+
+impl ClusterStore for SlotKeys {
+    fn contains_key(&self, key: &[u8]) -> bool {
+        self.0.lock().unwrap().contains_key(key)
+    }
+    fn count_keys_in_slot(&self, slot: u16) -> u64 {
+        self.keys_in_slot(slot, usize::MAX).len() as u64
+    }
+    fn keys_in_slot(&self, slot: u16, count: usize) -> Vec<Vec<u8>> {
+        let map = self.0.lock().unwrap();
+        let keys = map.keys().filter(|k| key_slot(k) == slot);
+        keys.take(count).cloned().collect()
+    }
+    fn is_empty(&self) -> bool {
+        self.0.lock().unwrap().is_empty()
+    }
 }
