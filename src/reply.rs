@@ -108,6 +108,23 @@ pub fn wrong_arity(full_name: &str) -> String {
     format!("ERR wrong number of arguments for '{full_name}' command")
 }
 
+/// Redis's error for a subcommand given more or fewer arguments than its own code
+/// takes (past the arity its description declares): `ERR unknown subcommand or wrong
+/// number of arguments for 'SUB'. Try CONTAINER HELP.`, `sub` as the client spelled it.
+///
+/// ```
+/// assert_eq!(
+///     redcon::reply::subcommand_syntax_error("PUBSUB", b"channels"),
+///     b"ERR unknown subcommand or wrong number of arguments for 'channels'. Try PUBSUB HELP.".to_vec()
+/// );
+/// ```
+pub fn subcommand_syntax_error(container: &str, sub: &[u8]) -> Vec<u8> {
+    let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+    msg.extend_from_slice(sub);
+    msg.extend_from_slice(format!("'. Try {container} HELP.").as_bytes());
+    msg
+}
+
 /// `ERR syntax error`.
 ///
 /// ```

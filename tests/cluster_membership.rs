@@ -251,10 +251,7 @@ fn forget_keeps_a_node_out_and_reset_starts_it_over() {
     wait_for_agreement(&all, 4);
     let gone = new.id();
     for n in &old {
-        assert_eq!(
-            n.run(&["CLUSTER", "FORGET", &gone]),
-            Ok(redis::Value::Okay)
-        );
+        assert_eq!(n.run(&["CLUSTER", "FORGET", &gone]), Ok(redis::Value::Okay));
     }
     wait_for_agreement(&old.iter().collect::<Vec<_>>(), 3);
     // The forgotten node still knows the others and tells them about itself: refused.
@@ -267,7 +264,10 @@ fn forget_keeps_a_node_out_and_reset_starts_it_over() {
     // Nor does a view from a node that still lists it bring it back.
     let stale_view = new.text(&["CLUSTER", "NODES"]).replace("myself,", "");
     let sender_view = old[0].text(&["CLUSTER", "NODES"]);
-    let mixed = format!("{sender_view}{}", stale_view.lines().find(|l| l.starts_with(&gone)).unwrap());
+    let mixed = format!(
+        "{sender_view}{}",
+        stale_view.lines().find(|l| l.starts_with(&gone)).unwrap()
+    );
     let _ = old[1].run(&["CLUSTER", "PUSH-CONFIG", &epoch, &mixed]);
     assert_eq!(old[1].view().len(), 3);
     assert_eq!(
@@ -279,13 +279,22 @@ fn forget_keeps_a_node_out_and_reset_starts_it_over() {
         Err("ERR I tried hard but I can't forget myself...".into())
     );
     // RESET: a soft one keeps the id and the epoch; a hard one takes a new id.
-    assert_eq!(new.run(&["CLUSTER", "RESET", "SOFT"]), Ok(redis::Value::Okay));
+    assert_eq!(
+        new.run(&["CLUSTER", "RESET", "SOFT"]),
+        Ok(redis::Value::Okay)
+    );
     assert_eq!((new.view().len(), new.id()), (1, gone.clone()));
-    assert_eq!(new.run(&["CLUSTER", "RESET", "HARD"]), Ok(redis::Value::Okay));
+    assert_eq!(
+        new.run(&["CLUSTER", "RESET", "HARD"]),
+        Ok(redis::Value::Okay)
+    );
     assert_ne!(new.id(), gone);
     assert_eq!(new.info("cluster_current_epoch"), "0");
     // A master holding keys refuses.
-    new.store.lock().unwrap().insert(b"k".to_vec(), b"v".to_vec());
+    new.store
+        .lock()
+        .unwrap()
+        .insert(b"k".to_vec(), b"v".to_vec());
     assert_eq!(
         new.run(&["CLUSTER", "RESET"]),
         Err("ERR CLUSTER RESET can't be called with master nodes containing keys".into())
@@ -314,7 +323,8 @@ fn a_view_from_a_stranger_is_refused_outside_a_meeting() {
 fn pushing_a_view_needs_the_rights_of_setslot() {
     let (mut listeners, addrs) = loopback_listeners(1);
     let acl = redcon::auth::Acl::new();
-    acl.set_user("default", "on nopass ~* &* +@all -@admin").unwrap();
+    acl.set_user("default", "on nopass ~* &* +@all -@admin")
+        .unwrap();
     let handle = Server::new(kv_mux(Store::default()))
         .listener(listeners.remove(0))
         .cluster(Cluster::new(Topology::alone(&addrs[0]).unwrap()))

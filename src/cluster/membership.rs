@@ -36,6 +36,15 @@ pub(crate) fn serves(name: &str) -> bool {
 
 /// Serves the command `name` (arity already checked).
 pub(crate) fn serve(cluster: &Cluster, w: &mut Writer, name: &str, cmd: &Command<'_>) {
+    // Redis checks these two counts in the subcommand itself, past the table's minimum.
+    let too_many = match name {
+        "cluster|meet" => cmd.len() > 5,
+        "cluster|reset" => cmd.len() > 3,
+        _ => false,
+    };
+    if too_many {
+        return w.write_error(crate::reply::subcommand_syntax_error("CLUSTER", &cmd[1]));
+    }
     let done = match name {
         "cluster|meet" => meet(cluster, cmd),
         "cluster|addslots" => slots(cluster, cmd, false, false),

@@ -642,7 +642,7 @@ pub fn command_specs() -> Vec<CommandSpec> {
         .since("7.0.0"),
         admin("cluster|flushslots", 2, "Delete a node's own slots information", "O(1)"),
         admin("cluster|forget", 3, "Remove a node from the nodes table", "O(1)"),
-        admin(
+        sub(
             "cluster|reset",
             -2,
             "Reset a Redis Cluster node",

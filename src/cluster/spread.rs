@@ -151,7 +151,9 @@ fn run(peer: &str, link: &Link, cluster: &Weak<Inner>) {
                 // A refusal is final for this view: the peer does not know this node,
                 // and saying it again will not change that.
                 if let Err(e) = (super::Cluster { inner }).take_answer(&answer, false) {
-                    log::warn!("cluster config link to {peer}: {e}");
+                    // Also the normal course of a node joining: a peer may hear from it
+                    // before it hears of it.
+                    log::info!("cluster config link to {peer}: {e}");
                 }
             }
             Err(e) => {

@@ -1,9 +1,9 @@
 //! One node's view of the cluster as text, and how a node takes in another's: the
 //! `CLUSTER NODES` lines (written here for that command too), read back into a [`View`],
 //! and merged into a [`Topology`] by Redis's rules for what gossip carries — unknown
-//! nodes are added, a claim on a slot wins over the current owner's only with a higher
-//! configuration epoch, epochs only go up, and two masters with the same epoch are told
-//! apart by the one with the smaller id taking a new one.
+//! nodes are added, the sender's claim on a slot wins over the current owner's only
+//! with a higher configuration epoch, epochs only go up, and two masters with the same
+//! epoch are told apart by the one with the smaller id taking a new one.
 
 use super::node::{Node, Role};
 use super::slot::SLOTS;
@@ -190,9 +190,14 @@ pub(crate) fn merge(t: &mut Topology, view: &View, banned: &dyn Fn(&str) -> bool
             changed = true;
         }
     }
-    // Slots, judged against the epochs known before this view raised any.
+    // Slots: only the sender's own claims count, as in Redis, where a node's slots
+    // come from its own messages. Passing on what a node heard of a third one would
+    // let a stale report outlive the news (and a change sent to one node only spread
+    // where Redis keeps it local). Judged against the epochs known before this view
+    // raised any.
     let known_epochs: Vec<u64> = (0..t.nodes().len()).map(|i| t.config_epoch(i)).collect();
-    for vn in view.nodes.iter().filter(|vn| vn.node.role == Role::Master) {
+    let mut lost = 0usize;
+    for vn in view.sender().filter(|vn| vn.node.role == Role::Master) {
         let Some(x) = t.index_of(&vn.node.id) else {
             continue;
         };
@@ -211,17 +216,18 @@ pub(crate) fn merge(t: &mut Topology, view: &View, banned: &dyn Fn(&str) -> bool
                     None => true,
                 };
                 if wins {
-                    if t.owner_index(slot) == Some(me) {
-                        log::warn!(
-                            "cluster: slot {slot} now belongs to {} (configuration epoch {})",
-                            vn.node.id,
-                            vn.config_epoch
-                        );
-                    }
+                    lost += usize::from(t.owner_index(slot) == Some(me));
                     t.set_owner(slot, Some(x));
                     changed = true;
                 }
             }
+        }
+        if lost > 0 {
+            log::info!(
+                "cluster: {lost} of this node's slots now belong to {} (configuration epoch {})",
+                vn.node.id,
+                vn.config_epoch
+            );
         }
     }
     for vn in &view.nodes {
@@ -291,6 +297,15 @@ mod tests {
         let mut old = split("127.0.0.1:7000");
         assert!(merge(&mut new, &view_of(&old), &|_| false));
         assert_eq!(new.nodes().len(), 4);
+        // The other nodes' slots come from themselves.
+        assert_eq!(new.owner(0).map(|n| n.port), Some(7000));
+        assert!(new.owner(6000).is_none());
+        assert!(merge(&mut new, &view_of(&split("127.0.0.1:7001")), &|_| {
+            false
+        }));
+        assert!(merge(&mut new, &view_of(&split("127.0.0.1:7002")), &|_| {
+            false
+        }));
         assert!(new.all_slots_served());
         assert_eq!(new.owner(6000).map(|n| n.port), Some(7001));
         assert!(merge(&mut old, &view_of(&new), &|_| false));
@@ -319,6 +334,13 @@ mod tests {
         let stale = split("127.0.0.1:7000");
         assert!(!merge(&mut b, &view_of(&stale), &|_| false));
         assert_eq!(b.owner(0).map(|n| n.port), Some(7001));
+        // Nor does c's stale report of a's slots reach c's peers: only c's own count.
+        let mut c = split("127.0.0.1:7002");
+        let mut a_again = a.clone();
+        assert!(!merge(&mut a_again, &view_of(&c), &|_| false));
+        assert_eq!(a_again.owner(0).map(|n| n.port), Some(7001));
+        assert!(merge(&mut c, &view_of(&b), &|_| false));
+        assert_eq!(c.owner(0).map(|n| n.port), Some(7001));
     }
 
     #[test]

@@ -280,10 +280,7 @@ pub(super) fn introspect(pubsub: &PubSub, w: &mut Writer, cmd: &Command<'_>) {
     };
     match name {
         "pubsub|channels" | "pubsub|shardchannels" if cmd.len() > 3 => {
-            let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
-            msg.extend_from_slice(&cmd[1]);
-            msg.extend_from_slice(b"'. Try PUBSUB HELP.");
-            w.write_error(msg);
+            w.write_error(crate::reply::subcommand_syntax_error("PUBSUB", &cmd[1]));
         }
         "pubsub|channels" => list(w, pubsub.channels(cmd.get(2))),
         "pubsub|shardchannels" => list(w, pubsub.shardchannels(cmd.get(2))),
