@@ -195,40 +195,8 @@ pub(crate) fn merge(t: &mut Topology, view: &View, banned: &dyn Fn(&str) -> bool
     // let a stale report outlive the news (and a change sent to one node only spread
     // where Redis keeps it local). Judged against the epochs known before this view
     // raised any.
-    let known_epochs: Vec<u64> = (0..t.nodes().len()).map(|i| t.config_epoch(i)).collect();
-    let mut lost = 0usize;
-    for vn in view.sender().filter(|vn| vn.node.role == Role::Master) {
-        let Some(x) = t.index_of(&vn.node.id) else {
-            continue;
-        };
-        // This node knows its own slots better than anyone.
-        if x == me || t.nodes()[x].role != Role::Master {
-            continue;
-        }
-        for &(first, last) in &vn.slots {
-            for slot in first..=last {
-                if t.importing_from(slot).is_some() {
-                    continue;
-                }
-                let wins = match t.owner_index(slot) {
-                    Some(y) if y == x => false,
-                    Some(y) => vn.config_epoch > known_epochs[y],
-                    None => true,
-                };
-                if wins {
-                    lost += usize::from(t.owner_index(slot) == Some(me));
-                    t.set_owner(slot, Some(x));
-                    changed = true;
-                }
-            }
-        }
-        if lost > 0 {
-            log::info!(
-                "cluster: {lost} of this node's slots now belong to {} (configuration epoch {})",
-                vn.node.id,
-                vn.config_epoch
-            );
-        }
+    if let Some(sender) = view.sender() {
+        changed |= take_claims(t, sender);
     }
     for vn in &view.nodes {
         if let Some(x) = t.index_of(&vn.node.id)
@@ -258,6 +226,46 @@ pub(crate) fn merge(t: &mut Topology, view: &View, banned: &dyn Fn(&str) -> bool
         changed = true;
     }
     changed
+}
+
+/// Takes the slots `sender` claims where its configuration epoch beats the current
+/// owner's (or nobody owns them); whether any changed hands. Must run before the
+/// view's epochs are taken in: claims are judged against what was known.
+fn take_claims(t: &mut Topology, sender: &ViewNode) -> bool {
+    let me = t.myself_index();
+    let Some(x) = t.index_of(&sender.node.id) else {
+        return false;
+    };
+    // This node knows its own slots better than anyone.
+    if x == me || sender.node.role != Role::Master || t.nodes()[x].role != Role::Master {
+        return false;
+    }
+    let (mut taken, mut lost) = (0usize, 0usize);
+    for &(first, last) in &sender.slots {
+        for slot in first..=last {
+            if t.importing_from(slot).is_some() {
+                continue;
+            }
+            let wins = match t.owner_index(slot) {
+                Some(y) if y == x => false,
+                Some(y) => sender.config_epoch > t.config_epoch(y),
+                None => true,
+            };
+            if wins {
+                lost += usize::from(t.owner_index(slot) == Some(me));
+                taken += 1;
+                t.set_owner(slot, Some(x));
+            }
+        }
+    }
+    if lost > 0 {
+        log::info!(
+            "cluster: {lost} of this node's slots now belong to {} (configuration epoch {})",
+            sender.node.id,
+            sender.config_epoch
+        );
+    }
+    taken > 0
 }
 
 #[cfg(test)]
