@@ -162,6 +162,28 @@ fn meet_takes_a_new_node_into_every_view() {
 }
 
 #[test]
+fn a_meeting_with_a_node_not_up_yet_happens_when_it_is() {
+    let (mut listeners, addrs) = loopback_listeners(2);
+    let later = listeners.pop().unwrap();
+    let (ip, port) = addrs[1].rsplit_once(':').unwrap();
+    drop(later);
+    let new = Node::start(listeners.remove(0), Topology::alone(&addrs[0]).unwrap());
+    // Redis answers OK to a valid address whatever happens next.
+    assert_eq!(
+        new.run(&["CLUSTER", "MEET", ip, port]),
+        Ok(redis::Value::Okay)
+    );
+    assert_eq!(new.view().len(), 1);
+    let other = Node::start(
+        TcpListener::bind(&addrs[1]).unwrap(),
+        Topology::alone(&addrs[1]).unwrap(),
+    );
+    wait_until_within("the meeting", PUSH_RETRY * 4, || new.view().len() == 2);
+    wait_for_agreement(&[&new, &other], 2);
+    shutdown([new, other]);
+}
+
+#[test]
 fn claims_made_apart_make_one_cluster_once_the_nodes_meet() {
     let (a, b) = (alone(), alone());
     let ok = Ok(redis::Value::Okay);

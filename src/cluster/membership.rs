@@ -11,11 +11,12 @@
 //! `FORGET` to each).
 
 use super::node::{random_node_id, Role};
-use super::spread::Exchange;
+use super::spread::{Exchange, PUSH_RETRY};
 use super::view::{nodes_text, View};
 use super::{push_command, Cluster, SLOTS};
 use crate::resp::{parse_int, Command, Writer};
 use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
 
 /// Whether `name` (`cluster|...`) is served here.
 pub(crate) fn serves(name: &str) -> bool {
@@ -227,8 +228,8 @@ fn set_config_epoch(cluster: &Cluster, arg: &[u8]) -> Result<(), String> {
 
 /// `CLUSTER MEET ip port [bus-port]`: sends this node's view to the node at the
 /// address, which takes this node in and answers with its own view, merged here. As in
-/// Redis the answer is `+OK` for any valid address, even one that does not answer (that
-/// is logged).
+/// Redis the answer is `+OK` for any valid address, even one that does not answer: that
+/// is logged, and tried again every [`PUSH_RETRY`] for [`MEET_FOR`].
 fn meet(cluster: &Cluster, cmd: &Command<'_>) -> Result<(), String> {
     let text = |a: &[u8]| String::from_utf8_lossy(a).into_owned();
     let port = parse_int(&cmd[3])
@@ -251,19 +252,45 @@ fn meet(cluster: &Cluster, cmd: &Command<'_>) -> Result<(), String> {
         return Err(invalid());
     }
     let addr = SocketAddr::new(ip, port as u16);
-    let t = cluster.topology();
-    if t.myself().port == addr.port() && t.myself().ip.parse() == Ok(ip) {
+    let me = cluster.topology().myself().clone();
+    if me.port == addr.port() && me.ip.parse() == Ok(ip) {
         return Ok(());
     }
-    let push = push_command(&t, true);
-    let exchanged = Exchange::open(&addr.to_string(), cluster.link_auth().as_deref())
-        .and_then(|mut link| link.send(&push))
-        .map_err(|e| e.to_string())
-        .and_then(|answer| cluster.take_answer(&answer, true));
-    if let Err(e) = exchanged {
-        log::warn!("CLUSTER MEET {addr}: {e}");
+    if let Err(e) = meet_once(cluster, addr) {
+        // As Redis keeps a node in handshake: try again for a while, in the background.
+        log::warn!("CLUSTER MEET {addr}: {e}; trying again for {MEET_FOR:?}");
+        let cluster = cluster.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("redcon-meet-{addr}"))
+            .spawn(move || {
+                let until = Instant::now() + MEET_FOR;
+                while Instant::now() < until {
+                    std::thread::sleep(PUSH_RETRY);
+                    match meet_once(&cluster, addr) {
+                        Ok(()) => return log::info!("CLUSTER MEET {addr}: met"),
+                        Err(e) => log::debug!("CLUSTER MEET {addr}: {e}"),
+                    }
+                }
+                log::warn!("CLUSTER MEET {addr}: gave up");
+            });
+        if let Err(e) = spawned {
+            log::warn!("CLUSTER MEET {addr}: cannot start a thread: {e}");
+        }
     }
     Ok(())
+}
+
+/// How long a `CLUSTER MEET` whose node did not answer is tried again (Redis drops a
+/// node still in handshake after its node timeout, 15 seconds by default).
+const MEET_FOR: Duration = Duration::from_secs(15);
+
+/// One exchange of views with the node met at `addr`.
+fn meet_once(cluster: &Cluster, addr: SocketAddr) -> Result<(), String> {
+    let push = push_command(&cluster.topology(), true);
+    let answer = Exchange::open(&addr.to_string(), cluster.link_auth().as_deref())
+        .and_then(|mut link| link.send(&push))
+        .map_err(|e| e.to_string())?;
+    cluster.take_answer(&answer, true).map(|_| ())
 }
 
 /// The hidden `CLUSTER PUSH-CONFIG <current-epoch> <CLUSTER NODES text> [MEET]`:

@@ -5,12 +5,26 @@
 //! `-TRYAGAIN`, `-CLUSTERDOWN`, with Redis 7.0.15's texts and conditions), and the
 //! `CLUSTER` command, `ASKING`, `READONLY` and `READWRITE`.
 //!
-//! There is no cluster bus, no gossip and no failover: the topology is given when the
-//! server starts ([`Server::cluster`](crate::Server::cluster)) and replaced whole at
-//! run time with [`Cluster::set_topology`] by an operator or a control plane. Routing
-//! reads the keys of each request from the handler's command table
-//! ([`Handler::commands`](crate::Handler::commands)): a handler without one has no
-//! keys, so everything it serves is local.
+//! The topology is given when the server starts ([`Server::cluster`](crate::Server::cluster))
+//! and changes at run time in three ways:
+//! - with Redis's own commands, as `redis-cli --cluster` sends them (`create`,
+//!   `add-node`, `rebalance`, `reshard`, `del-node`): `CLUSTER MEET`, `ADDSLOTS[RANGE]`,
+//!   `DELSLOTS[RANGE]`, `FLUSHSLOTS`, `FORGET`, `RESET`, `SET-CONFIG-EPOCH`,
+//!   `BUMPEPOCH` and `SETSLOT`, with Redis 7.0.15's checks and errors;
+//! - by views the nodes send each other: there is no cluster bus and no gossip, but a
+//!   node whose view changed in a way others must learn (a node met, slots claimed, a
+//!   slot's new owner) sends its whole view to every node it knows over an ordinary
+//!   RESP connection; the receiver takes in new nodes and the sender's claims on slots
+//!   where its configuration epoch is higher (newest wins, whatever the order of
+//!   arrival). A peer that is down gets the newest view when it answers again (tried
+//!   every [`PUSH_RETRY`]). Removals stay local, as in Redis (`FORGET` keeps a node out
+//!   of the view for [`FORGET_FOR`]: send it to every node);
+//! - in code, replaced whole with [`Cluster::set_topology`] by an operator or a control
+//!   plane (not sent to other nodes).
+//!
+//! There is no failover and no replication. Routing reads the keys of each request
+//! from the handler's command table ([`Handler::commands`](crate::Handler::commands)): a
+//! handler without one has no keys, so everything it serves is local.
 //!
 //! ```
 //! use redcon::cluster::{Cluster, Topology};
@@ -273,7 +287,9 @@ impl Cluster {
     }
 
     /// Replaces the topology. Requests already routed keep the one they were routed
-    /// with; every request after this returns sees the new one.
+    /// with; every request after this returns sees the new one. The new topology is
+    /// this node's alone: it is not sent to the other nodes (set it on each), and a
+    /// view another node sends later is merged into it as into any other.
     ///
     /// ```
     /// use redcon::cluster::{Cluster, Topology};
