@@ -19,17 +19,65 @@ pub(crate) fn setslot(cluster: &Cluster, cmd: &Command<'_>) -> Result<(), String
         Some(s) if (0..super::SLOTS as i64).contains(&s) => s as u16,
         _ => return Err("ERR Invalid or out of range slot".into()),
     };
-    let action = &cmd[3];
-    let is = |word: &str| action.eq_ignore_ascii_case(word.as_bytes());
+    let is = |word: &str| cmd[3].eq_ignore_ascii_case(word.as_bytes());
     // Keys are counted outside the topology lock: the store may take locks of its own.
-    let keys_here = || cluster.store().map_or(0, |s| s.count_keys_in_slot(slot));
-    let keys = if is("node") && cmd.len() == 5 {
-        keys_here()
-    } else {
-        0
-    };
+    // Asked only where the answer matters (this node gives the slot away, or closes a
+    // migration): a store may have to scan every key to count those of one slot, and
+    // `redis-cli --cluster` sends `SETSLOT NODE` to every master for every slot moved.
+    // If the slot became this node's between the look and the edit, the edit asks
+    // for a second try, which counts.
+    let matters = |t: &super::Topology| t.is_mine(slot) || t.migrating_to(slot).is_some();
     let mut spread = false;
+    let mut count_anyway = false;
+    loop {
+        let counted = is("node") && cmd.len() == 5 && (count_anyway || matters(&current));
+        let keys = if counted {
+            cluster.store().map_or(0, |s| s.count_keys_in_slot(slot))
+        } else {
+            0
+        };
+        match edit(cluster, cmd, slot, keys, counted, &mut spread, &matters) {
+            Err(None) if !count_anyway => count_anyway = true,
+            Err(e) => return Err(e.unwrap_or_else(|| "ERR the slot changed meanwhile".into())),
+            Ok(()) => break,
+        }
+    }
+    if spread {
+        cluster.spread_view();
+    }
+    Ok(())
+}
+
+/// The edit of `setslot`, given the keys counted (if `counted`). `Err(None)`: the
+/// count was needed after all.
+fn edit(
+    cluster: &Cluster,
+    cmd: &Command<'_>,
+    slot: u16,
+    keys: u64,
+    counted: bool,
+    spread: &mut bool,
+    matters: &dyn Fn(&super::Topology) -> bool,
+) -> Result<(), Option<String>> {
+    let is = |word: &str| cmd[3].eq_ignore_ascii_case(word.as_bytes());
     cluster.update(|t| {
+        if is("node") && cmd.len() == 5 && !counted && matters(t) {
+            return Err(None);
+        }
+        apply(t, cmd, slot, keys, spread).map_err(Some)
+    })
+}
+
+/// Applies the action to `t`; the error reply if it cannot.
+fn apply(
+    t: &mut super::Topology,
+    cmd: &Command<'_>,
+    slot: u16,
+    keys: u64,
+    spread: &mut bool,
+) -> Result<(), String> {
+    let is = |word: &str| cmd[3].eq_ignore_ascii_case(word.as_bytes());
+    {
         let me = t.myself_index();
         let node = |id: &[u8], unknown: &str| -> Result<usize, String> {
             let i = std::str::from_utf8(id)
@@ -67,12 +115,12 @@ pub(crate) fn setslot(cluster: &Cluster, cmd: &Command<'_>) -> Result<(), String
                 t.set_migrating(slot, None);
             }
             // A new owner is news for the other nodes.
-            spread = t.owner_index(slot) != Some(to);
+            *spread = t.owner_index(slot) != Some(to);
             t.set_owner(slot, Some(to));
             // Closing an import: Redis bumps this node's epoch without consensus, so
             // its claim wins over the old owner's.
             if to == me && t.importing_from(slot).is_some() {
-                spread |= t.bump_my_epoch();
+                *spread |= t.bump_my_epoch();
                 t.set_importing(slot, None);
             }
         } else {
@@ -82,11 +130,7 @@ pub(crate) fn setslot(cluster: &Cluster, cmd: &Command<'_>) -> Result<(), String
             );
         }
         Ok(())
-    })?;
-    if spread {
-        cluster.spread_view();
     }
-    Ok(())
 }
 
 #[cfg(test)]
