@@ -3,7 +3,7 @@
 //! questions cluster routing asks of the store, answered from database 0.
 
 use crate::store::Store;
-use redcon::cluster::{key_slot, ClusterStore, Topology};
+use redcon::cluster::{ClusterStore, Topology};
 use std::sync::Arc;
 
 /// The store, as cluster routing sees it (a cluster has only database 0).
@@ -16,10 +16,9 @@ impl ClusterStore for ClusterKeys {
 
     fn count_keys_in_slot(&self, slot: u16) -> u64 {
         let mut n = 0;
-        self.0.for_each_live(0, |k| {
-            if key_slot(k) == slot {
-                n += 1;
-            }
+        self.0.for_each_in_slot(0, slot, |_| {
+            n += 1;
+            true
         });
         n
     }
@@ -30,10 +29,11 @@ impl ClusterStore for ClusterKeys {
 
     fn keys_in_slot(&self, slot: u16, count: usize) -> Vec<Vec<u8>> {
         let mut keys = Vec::new();
-        self.0.for_each_live(0, |k| {
-            if keys.len() < count && key_slot(k) == slot {
+        self.0.for_each_in_slot(0, slot, |k| {
+            if keys.len() < count {
                 keys.push(k.to_vec());
             }
+            keys.len() < count
         });
         keys
     }

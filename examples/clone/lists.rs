@@ -25,7 +25,7 @@ fn push(store: &Store, conn: &mut Conn, cmd: Command, left: bool) {
             return conn.write_error(WRONGTYPE);
         }
         Some(e) => e,
-        None => shard.entry(key.to_vec()).or_insert(Entry {
+        None => shard.get_or_insert_with(key, || Entry {
             value: Vec::new(),
             list: Some(Box::default()),
             expires: None,
@@ -276,7 +276,7 @@ fn give_back(store: &Store, d: usize, (key, value): Served, left: bool) {
     let e = match live_mut(&mut shard, &key) {
         Some(e) if !e.is_list() => return,
         Some(e) => e,
-        None => shard.entry(key.clone()).or_insert(Entry {
+        None => shard.get_or_insert_with(&key, || Entry {
             value: Vec::new(),
             list: Some(Box::default()),
             expires: None,

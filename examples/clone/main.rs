@@ -41,6 +41,7 @@ mod lists;
 mod long_double;
 mod scan;
 mod server_cmds;
+mod shard;
 #[path = "../signals.rs"]
 mod signals;
 mod specs;
@@ -251,7 +252,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let store = Arc::new(Store::new());
+    let store = Arc::new(Store::new(args.cluster.is_some() || args.cluster_empty));
     let topology = match (&args.cluster, args.cluster_empty) {
         (Some(list), _) => Some(cluster::topology(&args.addr, list, args.cluster_replicas)),
         (None, true) => {

@@ -3,9 +3,10 @@
 //! the clients blocked on list keys (`BLPOP`), which a push serves.
 
 use crate::blocking::Blocked;
+use redcon::cluster::key_slot;
 use redcon::Conn;
 use std::collections::hash_map::RandomState;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::{OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -63,7 +64,7 @@ impl Entry {
 /// an example and one a production store would weigh.
 #[derive(Clone)]
 pub(crate) struct FoldHash {
-    seed: u64,
+    pub(crate) seed: u64,
 }
 
 pub(crate) struct FoldHasher {
@@ -113,7 +114,7 @@ impl Hasher for FoldHasher {
     }
 }
 
-pub(crate) type Shard = HashMap<Vec<u8>, Entry, FoldHash>;
+pub(crate) use crate::shard::Shard;
 
 /// One database: a sharded map. Reads (GET, EXISTS, MGET) share a shard's lock.
 pub(crate) struct Db {
@@ -138,15 +139,17 @@ pub(crate) fn read_lock(m: &RwLock<Shard>) -> RwLockReadGuard<'_, Shard> {
 }
 
 impl Store {
-    pub(crate) fn new() -> Store {
+    /// The databases, empty. `cluster`: the store of a cluster node, which keeps an
+    /// index of the keys of each hash slot in database 0 (the only one a cluster has).
+    pub(crate) fn new(cluster: bool) -> Store {
         let hasher = FoldHash {
             seed: RandomState::new().hash_one(0u64),
         };
         Store {
             dbs: (0..DATABASES)
-                .map(|_| Db {
+                .map(|db| Db {
                     shards: (0..SHARDS)
-                        .map(|_| RwLock::new(HashMap::with_hasher(hasher.clone())))
+                        .map(|_| RwLock::new(Shard::new(hasher.clone(), cluster && db == 0)))
                         .collect(),
                 })
                 .collect(),
@@ -287,8 +290,26 @@ impl Store {
 
     pub(crate) fn flush(&self, db: usize) {
         for shard in &self.dbs[db].shards {
-            // A new map, not `clear()`: the old table's memory goes back too.
-            *write_lock(shard) = HashMap::with_hasher(self.hasher.clone());
+            let mut shard = write_lock(shard);
+            *shard = shard.emptied();
+        }
+    }
+
+    /// Calls `f` on each live key of hash slot `slot` in database `db` until it returns
+    /// false: through the slot index where the shards keep one, else by a pass over
+    /// every key.
+    pub(crate) fn for_each_in_slot(&self, db: usize, slot: u16, mut f: impl FnMut(&[u8]) -> bool) {
+        for shard in &self.dbs[db].shards {
+            let shard = read_lock(shard);
+            let go_on = match shard.slot_keys(slot) {
+                Some(mut keys) => keys.all(|k| !shard.get(k).is_some_and(Entry::live) || f(k)),
+                None => shard
+                    .iter()
+                    .all(|(k, e)| !e.live() || key_slot(k) != slot || f(k)),
+            };
+            if !go_on {
+                return;
+            }
         }
     }
 }

@@ -286,7 +286,7 @@ fn setrange(store: &Store, conn: &mut Conn, cmd: Command) {
         found => {
             let e = match found {
                 Some(e) => e,
-                None => shard.entry(key.to_vec()).or_insert(new_entry(b"", None)),
+                None => shard.get_or_insert_with(key, || new_entry(b"", None)),
             };
             let end = offset as usize + part.len();
             if e.value.len() < end {
