@@ -130,11 +130,16 @@ fn run(peer: &str, link: &Link, cluster: &Weak<Inner>) {
         let Some(auth) = cluster.upgrade().map(|c| c.relay.auth_request()) else {
             return;
         };
+        let fresh = || {
+            Exchange::open(peer, auth.as_deref())
+                .and_then(|mut c| c.send(&push).map(|answer| (c, answer)))
+        };
+        // A connection kept from an earlier view may have died with a restart of the
+        // peer: then a new one at once, rather than after a retry's wait.
         let answer = match conn.take() {
-            Some(c) => Ok(c),
-            None => Exchange::open(peer, auth.as_deref()),
-        }
-        .and_then(|mut c| c.send(&push).map(|answer| (c, answer)));
+            Some(mut c) => c.send(&push).map(|answer| (c, answer)).or_else(|_| fresh()),
+            None => fresh(),
+        };
         match answer {
             Ok((c, answer)) => {
                 conn = Some(c);
