@@ -21,9 +21,10 @@ echo "== live-resharding stage (${COMPAT_RESHARD:-short} form)"
 . "$HERE/cluster_lib.sh"
 
 if [ "${COMPAT_RESHARD:-short}" = full ]; then
-    RESHARD_ARGS=(--keys 200000 --threads 6 --quiet-load 20)
+    RESHARD_ARGS=(--keys 200000 --threads 6 --quiet-load 20 --bench-clients 4)
 else
-    RESHARD_ARGS=(--keys 10000 --threads 3 --quiet-load 2)
+    # Lighter traffic: on two cores the load slows every step of redis-cli down.
+    RESHARD_ARGS=(--keys 10000 --threads 2 --quiet-load 2 --bench-clients 1)
 fi
 
 # Five ports from 30000 up for each cluster (the real Redis nodes' bus ports, +10000,

@@ -4,7 +4,7 @@ the same for a real redis-server cluster and for clone nodes. Prints `ok - ...` 
 `not ok - ...` lines and writes the per-step figures to a JSON file.
 
     reshard_load.py --label L --nodes H:P,H:P,H:P --new H:P --source H:P --figures F
-                    [--keys N] [--threads N] [--quiet-load SECONDS]
+                    [--keys N] [--threads N] [--quiet-load SECONDS] [--bench-clients N]
     reshard_load.py --table LABEL=FIGURES...   (side by side; a missing file, from a
                                                 run that stopped early, shows dashes)
 
@@ -309,8 +309,9 @@ class Benchmark:
     run ("could not find node with ID"), and the next run starts with the new layout.
     It does not follow ASK: such replies are errors to it (counted from -e output)."""
 
-    def __init__(self, entry):
+    def __init__(self, entry, clients):
         self.host, self.port = hostport(entry)
+        self.clients = clients
         self.stop = threading.Event()
         self.runs = self.completed = self.unknown_node = 0
         self.other_exits = []
@@ -322,7 +323,7 @@ class Benchmark:
         while not self.stop.is_set():
             self.proc = subprocess.Popen(
                 ["redis-benchmark", "--cluster", "-h", self.host, "-p", str(self.port), "-t", "set,get",
-                 "-d", str(BENCH_SIZE), "-r", "20000", "-c", "4", "-n", "100000", "-e", "-q"],
+                 "-d", str(BENCH_SIZE), "-r", "20000", "-c", str(self.clients), "-n", "100000", "-e", "-q"],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
             )  # fmt: skip
             out, _ = self.proc.communicate()
@@ -390,7 +391,7 @@ def scenario(args):
     print(f"# redis-py {redis.__version__}, {cli('--version').strip()}; the {args.label} cluster {masters} + {new}")
     figures = {"label": args.label, "steps": [], "notes": []}
     load = Load(masters, args.keys, args.threads)
-    bench = Benchmark(entry)
+    bench = Benchmark(entry, args.bench_clients)
     ids = {}
     quiet = {}
 
@@ -643,6 +644,7 @@ def main():
     ap.add_argument("--keys", type=int, default=20000)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--quiet-load", type=float, default=3.0)
+    ap.add_argument("--bench-clients", type=int, default=4)
     args = ap.parse_args()
     if args.table:
         return table(args.table)
