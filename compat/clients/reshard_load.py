@@ -528,7 +528,6 @@ def scenario(args):
         figures["benchmark"] = {"runs": bench.runs, "completed": bench.completed,
                                 "ended_by_unknown_node": bench.unknown_node, "errors": bench.errors}  # fmt: skip
         print(f"    clients: {total['ops']} operations, {total['ask_retries']} retries after the redis-py ASK bug")
-        print(f"    redis-benchmark: {figures['benchmark']}")
 
     def no_client_failures():
         first = [m for _, m in load.failures[:5]]
@@ -599,26 +598,31 @@ def print_table(all_figures, labels):
     """One row per step, each cluster's figures side by side."""
     cols = [("slots", ",d"), ("keys", ",d"), ("seconds", ".1f"), ("slots_per_s", ",.0f"), ("keys_per_s", ",.0f"),
             ("ops", ",d"), ("p99_ms", ".1f"), ("ask_retries", ",d"), ("failures", ",d")]  # fmt: skip
-    heads = ["slots", "keys", "s", "slots/s", "keys/s", "ops", "p99 ms", "ASK retries", "failed"]
+    heads = ["slots", "keys", "s", "slots/s", "keys/s", "ops", "p99 ms", "ASK retry", "failed"]
+    width = 10
     names = []
     for f in all_figures:
         for row in f["steps"] if f else []:
             if row["step"] not in names:
                 names.append(row["step"])
-    print("   " + f"{'step':<30}" + "".join(f" | {lab:^{9 * len(cols)}}" for lab in labels))
-    print("   " + " " * 30 + "".join(" | " + "".join(f"{h:>9}" for h in heads) for _ in labels))
+    print("   " + f"{'step':<30}" + "".join(f" | {lab:^{width * len(cols)}}" for lab in labels))
+    print("   " + " " * 30 + "".join(" | " + "".join(f"{h:>{width}}" for h in heads) for _ in labels))
     for name in names:
         line = f"   {name:<30}"
         for f in all_figures:
             row = next((r for r in (f or {}).get("steps", []) if r["step"] == name), {})
-            line += " | " + "".join(f"{fmt(row.get(c), spec):>9}" for c, spec in cols)
+            line += " | " + "".join(f"{fmt(row.get(c), spec):>{width}}" for c, spec in cols)
         print(line)
     for f in all_figures:
         if f:
             for note in f["notes"]:
                 print(f"   {f['label']}: {note}")
             if "benchmark" in f:
-                print(f"   {f['label']}: redis-benchmark {f['benchmark']}")
+                b = f["benchmark"]
+                errors = ", ".join(f"{n} {e}" for e, n in b["errors"].items()) or "none"
+                print(f"   {f['label']}: redis-benchmark: {b['runs']} runs, {b['completed']} completed, "
+                      f"{b['ended_by_unknown_node']} ended by a slot moving to a node it did not know; "
+                      f"server errors (at most one a second is shown): {errors}")  # fmt: skip
 
 
 def table(specs):
