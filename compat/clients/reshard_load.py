@@ -12,12 +12,12 @@ the same for a real redis-server cluster and for clone nodes. Prints `ok - ...` 
 knows only itself; --source a standalone redis-server to import from. The steps, all
 under continuous traffic (redis-py RedisCluster threads checking every reply, and
 `redis-benchmark --cluster` runs one after another):
-  1. preload --keys keys; quiet load alone for --quiet-load seconds (the baseline);
+  1. preload --keys keys; the load alone for --quiet-load seconds (the baseline);
   2. `redis-cli --cluster add-node NEW EXISTING`, until every node knows every other;
   3. `rebalance --cluster-use-empty-masters`: a quarter of the slots onto the new node;
   4. `reshard` 1,000 of its slots back to the first master;
   5. `reshard` its remaining slots to the second master, then `del-node`;
-  6. `import` 10,000 keys from the standalone server; quiet load again;
+  6. `import` 10,000 keys from the standalone server; the load alone again;
 and, after each topology change, until `redis-cli --cluster check` is clean and every
 node agrees. At the end every key is read back with its last acknowledged value.
 
@@ -40,7 +40,6 @@ from array import array
 
 import redis
 from redis.cluster import ClusterNode, RedisCluster
-from redis.crc import key_slot
 from report import Report, eq
 
 SLOTS = 16384
@@ -395,7 +394,6 @@ def scenario(args):
     load = Load(masters, args.keys, args.threads)
     bench = Benchmark(entry, args.bench_clients)
     ids = {}
-    quiet = {}
 
     def check(label, fn):
         report.run(f"resharding [{args.label}] {label}", fn)
@@ -430,9 +428,9 @@ def scenario(args):
         bench.start()
         t0 = time.monotonic()
         time.sleep(args.quiet_load)
-        quiet["before"] = load.window(t0, time.monotonic())
-        figures["steps"].append({"step": "load alone, before", "seconds": args.quiet_load, **quiet["before"]})
-        assert quiet["before"]["ops"] > 0, "no client operation completed"
+        alone = load.window(t0, time.monotonic())
+        figures["steps"].append({"step": "load alone, before", "seconds": args.quiet_load, **alone})
+        assert alone["ops"] > 0, "no client operation completed"
 
     def add_node():
         ids["new"] = myid(new)
@@ -519,8 +517,8 @@ def scenario(args):
     def stop_traffic():
         t0 = time.monotonic()
         time.sleep(args.quiet_load)
-        quiet["after"] = load.window(t0, time.monotonic())
-        figures["steps"].append({"step": "load alone, after", "seconds": args.quiet_load, **quiet["after"]})
+        alone = load.window(t0, time.monotonic())
+        figures["steps"].append({"step": "load alone, after", "seconds": args.quiet_load, **alone})
         load.finish()
         bench.finish()
         total = load.window(0, time.monotonic())
