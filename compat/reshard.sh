@@ -50,7 +50,7 @@ start_fourth_redis() { start_redis_cluster_node "$1"; }
 start_fourth_clone() { start_clone "reshard-$1" --addr "127.0.0.1:$1" --cluster-empty; }
 
 # The scenario, the same for both kinds of cluster.
-reshard_scenario() { # label, three master ports, the fourth's port, start command, source port
+reshard_scenario() { # label, the masters as H:P,H:P,H:P, the fourth node's port, the command starting it, the source's port
     local label=$1 masters=$2 fourth=$3 start_fourth=$4 source=$5
     if ! "$start_fourth" "$fourth"; then
         result "not ok" "start: the fourth, empty $label node on port $fourth"
