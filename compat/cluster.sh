@@ -17,35 +17,15 @@ cluster_started=$(date +%s)
 echo
 echo "== cluster stage"
 
-# Three ports P with P and P+10000 (the cluster bus) free, below 30000 so a port never
-# reads like a slot number or a timestamp.
-cluster_ports() {
-    python3 - <<'EOF'
-import random, socket
-def free(p):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-got = []
-while len(got) < 3:
-    p = random.randrange(20000, 29990)
-    if p not in got and free(p) and free(p + 10000):
-        got.append(p)
-print(" ".join(map(str, got)))
-EOF
-}
+# shellcheck source=compat/cluster_lib.sh
+. "$HERE/cluster_lib.sh"
 
-read -r -a CL_PORTS <<<"$(cluster_ports)"
-read -r -a RC_PORTS <<<"$(cluster_ports)"
-# The same port twice would make the two clusters share an address.
-while [ -n "$(printf '%s\n' "${CL_PORTS[@]}" "${RC_PORTS[@]}" | sort | uniq -d)" ]; do
-    read -r -a RC_PORTS <<<"$(cluster_ports)"
-done
+# Six ports below 30000, so a port never reads like a slot number or a timestamp
+# (the resharding stage takes its own from 30000 up): three clone nodes, three
+# redis-server nodes.
+read -r -a cluster_stage_ports <<<"$(cluster_ports 6 20000 29990)"
+CL_PORTS=("${cluster_stage_ports[@]:0:3}")
+RC_PORTS=("${cluster_stage_ports[@]:3:3}")
 CL_LIST=$(printf '127.0.0.1:%s,' "${CL_PORTS[@]}")
 CL_LIST=${CL_LIST%,}
 RC_LIST=$(printf '127.0.0.1:%s,' "${RC_PORTS[@]}")
@@ -65,45 +45,13 @@ fi
 
 # The reference: redis-server with --cluster-enabled, each node in its own directory.
 rc_started=$(date +%s)
+rc_ready=1
 for p in "${RC_PORTS[@]}"; do
-    mkdir -p "$WORK/redis-cluster-$p"
-    (cd "$WORK/redis-cluster-$p" && exec redis-server --port "$p" --bind 127.0.0.1 \
-        --cluster-enabled yes --cluster-config-file "$WORK/redis-cluster-$p/nodes-$p.conf" \
-        --save '' --appendonly no --daemonize no --logfile "$WORK/redis-cluster-$p/log") &
-    PIDS+=($!)
+    start_redis_cluster_node "$p" || rc_ready=0
 done
-for p in "${RC_PORTS[@]}"; do
-    for _ in $(seq 100); do
-        [ "$(redis-cli -p "$p" ping 2>/dev/null)" = PONG ] && break
-        sleep 0.05
-    done
-done
-# shellcheck disable=SC2046
-if redis-cli --cluster create $(printf '127.0.0.1:%s ' "${RC_PORTS[@]}") --cluster-yes \
-    >"$WORK/redis-cluster-create.out" 2>&1; then
-    :
-else
-    cat "$WORK/redis-cluster-create.out"
-    cluster_ok=0
+if [ "$rc_ready" -eq 1 ] && ! create_redis_cluster "${RC_PORTS[@]}"; then
+    rc_ready=0
 fi
-# Ready when every node says cluster_state:ok, knows the three nodes as connected
-# masters, and `--cluster check` finds every node agreeing.
-rc_ready=0
-for _ in $(seq 300); do
-    ready=1
-    for p in "${RC_PORTS[@]}"; do
-        redis-cli -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || ready=0
-        [ "$(redis-cli -p "$p" cluster nodes 2>/dev/null | grep -c ' connected')" = 3 ] || ready=0
-        [ "$(redis-cli -p "$p" cluster info 2>/dev/null | tr -d '\r' |
-            sed -n 's/^cluster_current_epoch://p')" = 3 ] || ready=0
-    done
-    if [ "$ready" -eq 1 ] &&
-        redis-cli --cluster check "127.0.0.1:${RC_PORTS[0]}" 2>&1 | grep -q 'All nodes agree'; then
-        rc_ready=1
-        break
-    fi
-    sleep 0.1
-done
 if [ "$rc_ready" -eq 1 ]; then
     result ok "start: redis-server cluster on $RC_LIST, cluster_state:ok on every node ($(($(date +%s) - rc_started))s)"
 else

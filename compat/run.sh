@@ -9,7 +9,12 @@
 #      (compat/acl/users.acl), the cases of compat/acl byte-compared, real clients
 #      logging in, and protected mode seen from 127.0.0.2;
 #   4. the cluster stage (compat/cluster.sh): three clone nodes against a real
-#      three-node redis-server cluster, byte comparison and cluster clients.
+#      three-node redis-server cluster, byte comparison and cluster clients;
+#   5. the live-resharding stage (compat/reshard.sh): a node added, given slots, emptied
+#      and removed, and keys imported, under client load, on both kinds of cluster
+#      (COMPAT_RESHARD=full for the long form).
+# COMPAT_ONLY=standalone|acl|cluster|reshard runs only that stage (with the servers
+# every stage starts), for working on it.
 # Needs what compat/setup.sh installs; a missing tool is a failure, never a skip.
 # Ends with `N passed, M failed` and exits non-zero on any failure.
 set -uo pipefail
@@ -204,9 +209,10 @@ if [ "$tools_ok" -ne 1 ] || [ "$servers_ok" -ne 1 ]; then
 fi
 
 # --- The checks ----------------------------------------------------------------------
-# COMPAT_ONLY=cluster skips the standalone checks (for working on the cluster stage),
-# COMPAT_ONLY=acl all but the access-control stage.
-if [ "${COMPAT_ONLY:-}" != cluster ] && [ "${COMPAT_ONLY:-}" != acl ]; then
+# Whether a stage runs: every stage, or the one COMPAT_ONLY names.
+stage() { [ -z "${COMPAT_ONLY:-}" ] || [ "$COMPAT_ONLY" = "$1" ]; }
+
+if stage standalone; then
     run_check "conformance: redis-server vs clone" \
         "$PY" "$HERE/conformance.py" --redis "127.0.0.1:$REDIS_PORT" --clone "$CLONE_TCP"
 
@@ -241,8 +247,7 @@ if [ "${COMPAT_ONLY:-}" != cluster ] && [ "${COMPAT_ONLY:-}" != acl ]; then
 fi
 
 # --- Access control ------------------------------------------------------------------
-# COMPAT_ONLY=acl runs only this stage (with the servers above).
-if [ "${COMPAT_ONLY:-}" != cluster ]; then
+if stage acl; then
     # Each server gets its own copy of the ACL file: ACL SAVE would write it back.
     cp "$HERE/acl/users.acl" "$WORK/redis-users.acl"
     cp "$HERE/acl/users.acl" "$WORK/clone-users.acl"
@@ -315,9 +320,15 @@ if [ "${COMPAT_ONLY:-}" != cluster ]; then
 fi
 
 # --- Cluster -------------------------------------------------------------------------
-if [ "${COMPAT_ONLY:-}" != acl ]; then
+if stage cluster; then
     # shellcheck source=compat/cluster.sh
     . "$HERE/cluster.sh"
+fi
+
+# --- Live resharding --------------------------------------------------------------------
+if stage reshard; then
+    # shellcheck source=compat/reshard.sh
+    . "$HERE/reshard.sh"
 fi
 
 summary
