@@ -152,6 +152,7 @@ pub mod cluster;
 pub mod commands;
 mod conn;
 mod detached;
+pub mod dump;
 mod error;
 pub mod glob;
 mod handler;

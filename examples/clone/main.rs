@@ -36,6 +36,7 @@ mod expire;
 mod keyspace;
 mod lists;
 mod long_double;
+mod migrate;
 mod scan;
 mod server_cmds;
 #[path = "../signals.rs"]
