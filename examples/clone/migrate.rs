@@ -156,8 +156,8 @@ struct MigrateArgs {
 }
 
 /// Parses MIGRATE's options as Redis 7.0 does, in its order: unknown options are a
-/// syntax error, AUTH and AUTH2 without their values an arity error, KEYS with a
-/// non-empty key argument its own error.
+/// syntax error (AUTH and AUTH2 without their values too), KEYS with a non-empty key
+/// argument its own error.
 fn migrate_args(cmd: &Command) -> Result<MigrateArgs, String> {
     let mut a = MigrateArgs {
         copy: false,
@@ -174,16 +174,10 @@ fn migrate_args(cmd: &Command) -> Result<MigrateArgs, String> {
             a.copy = true;
         } else if arg.eq_ignore_ascii_case(b"replace") {
             a.replace = true;
-        } else if arg.eq_ignore_ascii_case(b"auth") {
-            if more < 1 {
-                return Err(reply::wrong_arity("migrate"));
-            }
+        } else if arg.eq_ignore_ascii_case(b"auth") && more >= 1 {
             a.auth = Some(Auth::Password(cmd[i + 1].to_vec()));
             i += 1;
-        } else if arg.eq_ignore_ascii_case(b"auth2") {
-            if more < 2 {
-                return Err(reply::wrong_arity("migrate"));
-            }
+        } else if arg.eq_ignore_ascii_case(b"auth2") && more >= 2 {
             a.auth = Some(Auth::User {
                 username: cmd[i + 1].to_vec(),
                 password: cmd[i + 2].to_vec(),

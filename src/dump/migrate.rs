@@ -303,11 +303,14 @@ impl Migrator {
         let name = format!("{host}:{port}");
         let mut may_retry = true;
         loop {
-            let Some(link) = self.take_link(&name, host, port, options.timeout) else {
-                return Migrated {
-                    restored: vec![false; keys.len()],
-                    error: Some(MigrateError::Connect),
-                };
+            let link = match self.take_link(&name, host, port, options.timeout) {
+                Ok(link) => link,
+                Err(error) => {
+                    return Migrated {
+                        restored: vec![false; keys.len()],
+                        error: Some(error),
+                    }
+                }
             };
             match self.attempt(&name, link, options, keys) {
                 Attempt::Done(done) => return done,
@@ -325,24 +328,52 @@ impl Migrator {
     }
 
     /// The cached connection to `name` (unless unused too long), or a new one.
-    fn take_link(&self, name: &str, host: &str, port: &str, timeout: Duration) -> Option<Link> {
+    ///
+    /// A refused connection is reported as a write error: Redis connects without
+    /// waiting for the handshake's outcome and learns of the refusal when it writes,
+    /// so that is the error it replies. A name that does not resolve, or a target that
+    /// does not answer in time, is a connect error.
+    fn take_link(
+        &self,
+        name: &str,
+        host: &str,
+        port: &str,
+        timeout: Duration,
+    ) -> Result<Link, MigrateError> {
         let cached = self.lock().remove(name);
         if let Some(link) = cached.filter(|l| l.last_use.elapsed() < CACHE_TTL) {
-            return Some(link);
+            return Ok(link);
         }
-        let port: u16 = port.parse().ok()?;
-        let addrs = (host, port).to_socket_addrs().ok()?;
-        let stream = addrs
-            .into_iter()
-            .find_map(|a| TcpStream::connect_timeout(&a, timeout).ok())?;
-        let _ = stream.set_nodelay(true);
-        let reader = BufReader::new(stream.try_clone().ok()?);
-        Some(Link {
-            writer: stream,
-            reader,
-            db: None,
-            last_use: Instant::now(),
-        })
+        // A negative port does not resolve; a larger one wraps to 16 bits, as the C
+        // library's name lookup converts it.
+        let port = atoi(port);
+        if port < 0 {
+            return Err(MigrateError::Connect);
+        }
+        let port = port as u16;
+        let addrs = (host, port)
+            .to_socket_addrs()
+            .map_err(|_| MigrateError::Connect)?;
+        let mut error = MigrateError::Connect;
+        for addr in addrs {
+            match TcpStream::connect_timeout(&addr, timeout) {
+                Ok(stream) => {
+                    let _ = stream.set_nodelay(true);
+                    let reader = stream.try_clone().map_err(|_| MigrateError::Connect)?;
+                    return Ok(Link {
+                        writer: stream,
+                        reader: BufReader::new(reader),
+                        db: None,
+                        last_use: Instant::now(),
+                    });
+                }
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                    error = MigrateError::Write;
+                }
+                Err(_) => {}
+            }
+        }
+        Err(error)
     }
 
     /// Puts a connection back in the cache, closing the least recently used one if
@@ -454,6 +485,23 @@ impl Migrator {
             error: first_error.map(MigrateError::Target),
         })
     }
+}
+
+/// The port as C's `atoi` reads it (Redis passes MIGRATE's port argument through it):
+/// leading blanks, an optional sign, then digits up to the first other byte; 0 when
+/// there are none.
+fn atoi(s: &str) -> i64 {
+    let s = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (negative, digits) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let magnitude = digits
+        .bytes()
+        .take_while(u8::is_ascii_digit)
+        .fold(0i64, |n, d| n.saturating_mul(10).saturating_add(i64::from(d - b'0')));
+    if negative { -magnitude } else { magnitude }
 }
 
 /// Whether an I/O error is the socket timeout expiring.
