@@ -167,8 +167,9 @@ fn write_len(out: &mut Vec<u8>, len: u64) {
     }
 }
 
-/// Checks a payload's footer as Redis's `verifyDumpPayload` does, then reads its value.
-/// Bytes between the value and the footer are ignored, as Redis ignores them.
+/// Checks a payload's footer as Redis's `verifyDumpPayload` does, then reads its value
+/// as Redis's `rdbLoadObject` does: bytes after the value are ignored, and the footer
+/// counts as payload (a declared length that reaches into it takes those bytes).
 ///
 /// # Errors
 ///
@@ -190,8 +191,10 @@ fn write_len(out: &mut Vec<u8>, len: u64) {
 /// # Ok::<(), DumpError>(())
 /// ```
 pub fn decode(payload: &[u8]) -> Result<Value, DumpError> {
-    let body = verify(payload)?;
-    let mut r = Reader { rest: body };
+    verify(payload)?;
+    // The value is read from the whole payload, footer included, as Redis reads it: a
+    // length that runs into the footer takes its bytes rather than being refused.
+    let mut r = Reader { rest: payload };
     let kind = r.byte()?;
     match kind {
         RDB_TYPE_STRING => Ok(Value::String(r.string()?)),
@@ -201,12 +204,12 @@ pub fn decode(payload: &[u8]) -> Result<Value, DumpError> {
     }
 }
 
-/// The payload without its footer, if the footer is right.
-fn verify(payload: &[u8]) -> Result<&[u8], DumpError> {
+/// Checks the footer: the version and the checksum.
+fn verify(payload: &[u8]) -> Result<(), DumpError> {
     let Some(split) = payload.len().checked_sub(FOOTER_LEN) else {
         return Err(DumpError::VersionOrChecksum);
     };
-    let (body, footer) = payload.split_at(split);
+    let footer = &payload[split..];
     let version = u16::from_le_bytes([footer[0], footer[1]]);
     let mut crc = [0u8; 8];
     crc.copy_from_slice(&footer[2..]);
@@ -214,7 +217,7 @@ fn verify(payload: &[u8]) -> Result<&[u8], DumpError> {
     if version > RDB_VERSION || CRC64.checksum(covered) != u64::from_le_bytes(crc) {
         return Err(DumpError::VersionOrChecksum);
     }
-    Ok(body)
+    Ok(())
 }
 
 /// Reads RDB items from the front of a payload's body; running out is a format error.
@@ -375,16 +378,15 @@ mod tests {
     #[test]
     fn refuses_bad_bodies() {
         let cases: &[(&[u8], DumpError)] = &[
-            (b"", DumpError::BadDataFormat),
             (b"\x00", DumpError::BadDataFormat),
-            (b"\x00\x05abc", DumpError::BadDataFormat),
+            (b"\x00\x0eabc", DumpError::BadDataFormat),
             (b"\x00\x80\xff\xff\xff\xff", DumpError::BadDataFormat),
             (b"\x00\x81\xff\xff\xff\xff\xff\xff\xff\xff", DumpError::BadDataFormat),
             (b"\x00\x82", DumpError::BadDataFormat),
-            (b"\x00\xc0", DumpError::BadDataFormat),
-            (b"\x00\xc2\x01\x02", DumpError::BadDataFormat),
+
             (b"\x00\xc4", DumpError::BadDataFormat),
             (b"\x00\xc3\x02\x10\x01a", DumpError::BadDataFormat),
+            (b"\x00\xc3\x0d\x10\x01a", DumpError::BadDataFormat),
             (b"\x00\xc3\xc0\x05\x01\x61\x61", DumpError::BadDataFormat),
             (b"\x08\x00", DumpError::BadDataFormat),
             (b"\x14\x00", DumpError::BadDataFormat),
@@ -396,10 +398,16 @@ mod tests {
     }
 
     #[test]
-    fn ignores_bytes_between_value_and_footer() {
+    fn reads_as_redis_reads() {
+        // Bytes after the value are ignored.
         assert_eq!(
             decode(&finish(b"\x00\x02okjunk".to_vec())),
             Ok(Value::String(b"ok".to_vec()))
+        );
+        // A length that reaches into the footer takes its bytes (the version here).
+        assert_eq!(
+            decode(&finish(b"\x00\x05abc".to_vec())),
+            Ok(Value::String(b"abc\x0a\x00".to_vec()))
         );
     }
 
