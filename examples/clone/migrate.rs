@@ -140,7 +140,10 @@ fn restore(store: &Store, conn: &mut Conn, cmd: Command) {
         drop(shard);
         return conn.write_string("OK");
     }
-    shard.insert(key.to_vec(), Entry::string(value, expires.map(from_unix_ms)));
+    shard.insert(
+        key.to_vec(),
+        Entry::string(value, expires.map(from_unix_ms)),
+    );
     drop(shard);
     conn.write_string("OK");
 }

@@ -221,7 +221,10 @@ enum Attempt {
     /// A socket error before anything was acknowledged: worth one more try on a new
     /// connection (a cached one may have been closed by the target), unless it was
     /// a timeout.
-    Retry { error: MigrateError, timed_out: bool },
+    Retry {
+        error: MigrateError,
+        timed_out: bool,
+    },
 }
 
 /// The client side of `MIGRATE`, with its cache of target connections. One per server,
@@ -500,13 +503,22 @@ fn atoi(s: &str) -> i64 {
     let magnitude = digits
         .bytes()
         .take_while(u8::is_ascii_digit)
-        .fold(0i64, |n, d| n.saturating_mul(10).saturating_add(i64::from(d - b'0')));
-    if negative { -magnitude } else { magnitude }
+        .fold(0i64, |n, d| {
+            n.saturating_mul(10).saturating_add(i64::from(d - b'0'))
+        });
+    if negative {
+        -magnitude
+    } else {
+        magnitude
+    }
 }
 
 /// Whether an I/O error is the socket timeout expiring.
 fn is_timeout(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
 }
 
 /// One reply line without its CRLF. The end of the stream, or a line too long to be a

@@ -125,22 +125,22 @@ fn finish(mut out: Vec<u8>) -> Vec<u8> {
 /// A string as `rdbSaveRawString` writes it (compression off): as an integer if it is
 /// one Redis would store so, else its length and its bytes.
 fn write_string(out: &mut Vec<u8>, s: &[u8]) {
-    if s.len() <= MAX_INTEGER_ENCODED_LEN {
-        if let Some(n) = parse_int(s) {
-            if let Ok(n) = i8::try_from(n) {
-                out.extend_from_slice(&[encoded(RDB_ENC_INT8), n as u8]);
-                return;
-            }
-            if let Ok(n) = i16::try_from(n) {
-                out.push(encoded(RDB_ENC_INT16));
-                out.extend_from_slice(&n.to_le_bytes());
-                return;
-            }
-            if let Ok(n) = i32::try_from(n) {
-                out.push(encoded(RDB_ENC_INT32));
-                out.extend_from_slice(&n.to_le_bytes());
-                return;
-            }
+    if s.len() <= MAX_INTEGER_ENCODED_LEN
+        && let Some(n) = parse_int(s)
+    {
+        if let Ok(n) = i8::try_from(n) {
+            out.extend_from_slice(&[encoded(RDB_ENC_INT8), n as u8]);
+            return;
+        }
+        if let Ok(n) = i16::try_from(n) {
+            out.push(encoded(RDB_ENC_INT16));
+            out.extend_from_slice(&n.to_le_bytes());
+            return;
+        }
+        if let Ok(n) = i32::try_from(n) {
+            out.push(encoded(RDB_ENC_INT32));
+            out.extend_from_slice(&n.to_le_bytes());
+            return;
         }
     }
     write_len(out, s.len() as u64);
@@ -262,7 +262,8 @@ impl<'a> Reader<'a> {
 
     /// A plain length (no encoding marker allowed).
     fn len(&mut self) -> Result<usize, DumpError> {
-        self.len_or_encoding()?.map_err(|_| DumpError::BadDataFormat)
+        self.len_or_encoding()?
+            .map_err(|_| DumpError::BadDataFormat)
     }
 
     /// A string in any of the forms `rdbGenericLoadStringObject` reads.
@@ -307,8 +308,14 @@ mod tests {
         (b"-5", "00c0fb0a0049c4c6f4d7263f68"),
         (b"300", "00c12c010a00954261f265825c10"),
         (b"-70000", "00c290eefeff0a002875de7b13eb2800"),
-        (b"2147483648", "000a323134373438333634380a00e7b129a34c1d76ee"),
-        (b"12345678901", "000b31323334353637383930310a00304e52d727176510"),
+        (
+            b"2147483648",
+            "000a323134373438333634380a00e7b129a34c1d76ee",
+        ),
+        (
+            b"12345678901",
+            "000b31323334353637383930310a00304e52d727176510",
+        ),
     ];
 
     #[test]
@@ -381,9 +388,11 @@ mod tests {
             (b"\x00", DumpError::BadDataFormat),
             (b"\x00\x0eabc", DumpError::BadDataFormat),
             (b"\x00\x80\xff\xff\xff\xff", DumpError::BadDataFormat),
-            (b"\x00\x81\xff\xff\xff\xff\xff\xff\xff\xff", DumpError::BadDataFormat),
+            (
+                b"\x00\x81\xff\xff\xff\xff\xff\xff\xff\xff",
+                DumpError::BadDataFormat,
+            ),
             (b"\x00\x82", DumpError::BadDataFormat),
-
             (b"\x00\xc4", DumpError::BadDataFormat),
             (b"\x00\xc3\x02\x10\x01a", DumpError::BadDataFormat),
             (b"\x00\xc3\x0d\x10\x01a", DumpError::BadDataFormat),
