@@ -280,20 +280,27 @@ impl Migrator {
     ///
     /// # Errors
     ///
-    /// In [`Migrated::error`]: [`MigrateError::Connect`], [`MigrateError::Write`] and
-    /// [`MigrateError::Read`] for socket failures and timeouts (the connection is then
-    /// closed), [`MigrateError::Target`] for the first error the target answered.
+    /// In [`Migrated::error`]: [`MigrateError::Connect`] for a target that does not
+    /// resolve or answer in time, [`MigrateError::Write`] for one that refuses the
+    /// connection or a failed write, [`MigrateError::Read`] for a reply that does not
+    /// come (the connection is then closed), [`MigrateError::Target`] for the first
+    /// error the target answered.
     ///
     /// ```
     /// use redcon::dump::{encode_string, MigrateError, MigrateOptions, Migrator, Restore};
     /// use std::time::Duration;
-    /// // Nothing listens on a port that was just freed.
+    /// // Nothing listens on a port that was just freed: Redis reports the refusal as
+    /// // a write error, and so does this.
     /// let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port().to_string();
     /// let keys = [Restore { key: b"k".to_vec(), ttl_ms: 0, payload: encode_string(b"v") }];
     /// let options = MigrateOptions::new(0, Duration::from_millis(200));
-    /// let done = Migrator::new().migrate("127.0.0.1", &port, &options, &keys);
-    /// assert_eq!(done.error, Some(MigrateError::Connect));
+    /// let migrator = Migrator::new();
+    /// let done = migrator.migrate("127.0.0.1", &port, &options, &keys);
+    /// assert_eq!(done.error, Some(MigrateError::Write));
     /// assert_eq!(done.restored, [false]);
+    /// // A port that cannot be one: no connection is attempted.
+    /// let done = migrator.migrate("127.0.0.1", "-1", &options, &keys);
+    /// assert_eq!(done.error, Some(MigrateError::Connect));
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn migrate(
