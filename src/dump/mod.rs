@@ -1,5 +1,5 @@
 //! Moving keys between servers as Redis does: the `DUMP` payload format of Redis 7.0
-//! ([`encode_string`], [`decode`]) and the client side of `MIGRATE` ([`Migrator`]),
+//! for strings and lists ([`encode_string`], [`encode_list`], [`decode`]) and the client side of `MIGRATE` ([`Migrator`]),
 //! which sends `RESTORE` commands to another server over cached connections.
 //!
 //! A payload made here restores on redis-server 7.0 and later, and payloads from
@@ -11,9 +11,10 @@
 //! assert_eq!(decode(&payload), Ok(Value::String(b"hello".to_vec())));
 //! ```
 
+mod listpack;
 mod lzf;
 mod migrate;
 mod payload;
 
 pub use migrate::{Auth, MigrateError, MigrateOptions, Migrated, Migrator, Restore};
-pub use payload::{decode, encode_string, DumpError, Value, RDB_VERSION};
+pub use payload::{decode, encode_list, encode_string, DumpError, Value, RDB_VERSION};
