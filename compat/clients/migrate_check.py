@@ -158,6 +158,26 @@ def scenarios(src, dst, dst_auth, down_port):
         eq(src.migrate(dst, key), b"+OK\r\n", "reply")
         eq(d.get(key), value, "target value")
 
+    def lists():
+        # A small list, a multi-node one of incompressible elements, and one whose
+        # nodes redis-server LZF-compresses.
+        fresh()
+        rnd = random.Random(13)
+        small = [b"a", b"-5", b"300"]
+        large = [bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 200))) for _ in range(2000)]
+        repetitive = [b"element"] * 500
+        s.rpush("small", *small)
+        s.rpush("large", *large)
+        s.rpush("repetitive", *repetitive)
+        s.pexpire("large", 60000)
+        eq(src.migrate(dst, "", "KEYS", "small", "large", "repetitive"), b"+OK\r\n", "reply")
+        eq(d.lrange("small", 0, -1), small, "small list")
+        eq(d.lrange("large", 0, -1), large, "large list")
+        eq(d.lrange("repetitive", 0, -1), repetitive, "repetitive list")
+        left = d.pttl("large")
+        assert 59000 <= left <= 60000, f"target PTTL {left}"
+        eq(s.exists("small", "large", "repetitive"), 0, "source keys gone")
+
     def ttl():
         fresh()
         s.set("k", "v", px=60000)
@@ -224,6 +244,7 @@ def scenarios(src, dst, dst_auth, down_port):
         ("a value redis-server LZF-compresses", compressible),
         ("70000 binary bytes, binary key", large_binary),
         ("TTL", ttl),
+        ("lists", lists),
         ("SELECT on the cached connection", other_db),
         ("a database the target lacks", bad_db),
         # Refusals first: the connection that AUTH then logs in stays cached (and
@@ -289,6 +310,21 @@ def main():
                 eq(c.dump("k"), r.dump("k"), f"DUMP of {n} random bytes")
 
         report.run("DUMP of incompressible values: clone = redis-server", dumps_match)
+
+        def list_dumps_match():
+            # Lists pushed at the tail, of incompressible elements: Redis cuts the same
+            # 8 KiB nodes and stores them uncompressed, so the payloads are the same.
+            rnd = random.Random(9)
+            r, c = servers["redis"].r, servers["clone"].r
+            for n, longest in [(3, 10), (100, 100), (3000, 100), (40, 5000)]:
+                items = [bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, longest)))
+                         for _ in range(n)]
+                for server in (r, c):
+                    server.delete("l")
+                    server.rpush("l", *items)
+                eq(c.dump("l"), r.dump("l"), f"DUMP of a list of {n} random elements")
+
+        report.run("DUMP of lists of incompressible elements: clone = redis-server", list_dumps_match)
     finally:
         for p in procs:
             p.terminate()

@@ -1,10 +1,9 @@
 //! Moving keys between servers: DUMP, RESTORE and RESTORE-ASKING over the library's
-//! payload codec, and MIGRATE over its client side, with Redis 7.0's options, checks
-//! and replies. Only strings have a payload here; a list key is refused by DUMP and
-//! MIGRATE (see the README).
+//! payload codec (strings and lists), and MIGRATE over its client side, with Redis
+//! 7.0's options, checks and replies.
 
 use crate::commands::{int_arg, on};
-use crate::store::{db, from_unix_ms, live_mut, now_ms, to_unix_ms, Entry, Store};
+use crate::store::{db, from_unix_ms, live_mut, now_ms, to_unix_ms, Entry, List, Store};
 use redcon::dump::{self, Auth, MigrateOptions, Migrator, Restore, Value};
 use redcon::mux::Mux;
 use redcon::resp::parse_int;
@@ -13,8 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const BUSYKEY: &str = "BUSYKEY Target key name already exists.";
-/// The clone's answer for a list key, which it cannot serialize (Redis can).
-const LIST_UNSUPPORTED: &str = "ERR DUMP of a list is not supported by this server";
 
 pub(crate) fn register(mux: &mut Mux, store: &Arc<Store>) {
     on(mux, store, "dump", dump_command);
@@ -27,20 +24,18 @@ pub(crate) fn register(mux: &mut Mux, store: &Arc<Store>) {
     });
 }
 
-/// The payload of a live string entry; `Err` for a list.
-fn payload_of(e: &Entry) -> Result<Vec<u8>, &'static str> {
-    if e.is_list() {
-        Err(LIST_UNSUPPORTED)
-    } else {
-        Ok(dump::encode_string(&e.value))
+/// The payload of an entry.
+fn payload_of(e: &Entry) -> Vec<u8> {
+    match &e.list {
+        Some(list) => dump::encode_list(list.iter()),
+        None => dump::encode_string(&e.value),
     }
 }
 
 fn dump_command(store: &Store, conn: &mut Conn, cmd: Command) {
     match store.read(db(conn), &cmd[1], payload_of) {
         None => conn.write_null(),
-        Some(Ok(payload)) => conn.write_bulk(payload),
-        Some(Err(e)) => conn.write_error(e),
+        Some(payload) => conn.write_bulk(payload),
     }
 }
 
@@ -115,8 +110,10 @@ fn restore(store: &Store, conn: &mut Conn, cmd: Command) {
         }
         Some(t) => t,
     };
-    let value = match dump::decode(&cmd[3]) {
-        Ok(Value::String(v)) => v,
+    let (value, list) = match dump::decode(&cmd[3]) {
+        Ok(Value::String(v)) => (v, None),
+        Ok(Value::List(items)) => (Vec::new(), Some(Box::new(List::from(items)))),
+        // A type the codec learns after this clone was written.
         Ok(_) => {
             drop(shard);
             return conn.write_error("ERR Bad data format");
@@ -140,10 +137,18 @@ fn restore(store: &Store, conn: &mut Conn, cmd: Command) {
         drop(shard);
         return conn.write_string("OK");
     }
-    shard.insert(
-        key.to_vec(),
-        Entry::string(value, expires.map(from_unix_ms)),
-    );
+    let is_list = list.is_some();
+    let expires = expires.map(from_unix_ms);
+    let entry = Entry {
+        value,
+        list,
+        expires,
+    };
+    shard.insert(key.to_vec(), entry);
+    if is_list {
+        // Clients blocked in BLPOP on this key get its first elements.
+        crate::lists::serve_blocked_at(store, d, &mut shard, key);
+    }
     drop(shard);
     conn.write_string("OK");
 }
@@ -201,11 +206,11 @@ fn migrate_args(cmd: &Command) -> Result<MigrateArgs, String> {
     Ok(a)
 }
 
-/// A key to send: its name, its value as sent (to recognise it when deleting) and its
-/// expiry.
+/// A key to send: its name, its payload (also what recognises the value when deleting)
+/// and its expiry.
 struct Outgoing {
     key: Vec<u8>,
-    value: Vec<u8>,
+    payload: Vec<u8>,
     expires: Option<Instant>,
 }
 
@@ -227,17 +232,12 @@ fn migrate(store: &Store, migrator: &Migrator, conn: &mut Conn, cmd: Command) {
     let d = db(conn);
     let mut outgoing = Vec::with_capacity(args.keys);
     for key in cmd.args().skip(args.first_key).take(args.keys) {
-        let found = store.read(d, key, |e| {
-            (!e.is_list()).then(|| (e.value.clone(), e.expires))
-        });
-        match found {
-            None => {}
-            Some(None) => return conn.write_error(LIST_UNSUPPORTED),
-            Some(Some((value, expires))) => outgoing.push(Outgoing {
+        if let Some((payload, expires)) = store.read(d, key, |e| (payload_of(e), e.expires)) {
+            outgoing.push(Outgoing {
                 key: key.to_vec(),
-                value,
+                payload,
                 expires,
-            }),
+            });
         }
     }
     if outgoing.is_empty() {
@@ -248,11 +248,11 @@ fn migrate(store: &Store, migrator: &Migrator, conn: &mut Conn, cmd: Command) {
     let now = now_ms();
     outgoing.retain(|o| o.expires.is_none_or(|t| to_unix_ms(t) >= now));
     let restores: Vec<Restore> = outgoing
-        .iter()
+        .into_iter()
         .map(|o| Restore {
-            key: o.key.clone(),
             ttl_ms: o.expires.map_or(0, |t| (to_unix_ms(t) - now).max(1) as u64),
-            payload: dump::encode_string(&o.value),
+            key: o.key,
+            payload: o.payload,
         })
         .collect();
     let options = MigrateOptions::new(target_db, Duration::from_millis(timeout as u64))
@@ -263,11 +263,11 @@ fn migrate(store: &Store, migrator: &Migrator, conn: &mut Conn, cmd: Command) {
     let port = String::from_utf8_lossy(&cmd[2]).into_owned();
     let done = migrator.migrate(&host, &port, &options, &restores);
     if !args.copy {
-        for (o, _) in outgoing.iter().zip(&done.restored).filter(|(_, r)| **r) {
+        for (o, _) in restores.iter().zip(&done.restored).filter(|(_, r)| **r) {
             // Only the value that was sent: another client may have written the key
             // while MIGRATE waited on the network, and that newer value stays.
             let mut shard = store.shard(d, &o.key);
-            if live_mut(&mut shard, &o.key).is_some_and(|e| !e.is_list() && e.value == o.value) {
+            if live_mut(&mut shard, &o.key).is_some_and(|e| payload_of(e) == o.payload) {
                 shard.remove(&o.key);
             }
         }

@@ -185,7 +185,10 @@ mod tests {
             b"\x10\x00\x00\x00\x03\x00\x81a\x02\x81b\x02\x81c\x02\xff"
         );
         // 1 is a 7-bit integer, -1 a 13-bit one.
-        assert_eq!(encode(&["1", "-1"]), b"\x0c\x00\x00\x00\x02\x00\x01\x01\xdf\xff\x02\xff");
+        assert_eq!(
+            encode(&["1", "-1"]),
+            b"\x0c\x00\x00\x00\x02\x00\x01\x01\xdf\xff\x02\xff"
+        );
     }
 
     #[test]

@@ -150,22 +150,25 @@ where
     I: IntoIterator,
     I::Item: AsRef<[u8]>,
 {
-    // The listpack header and end byte, then each entry: a node is closed before the
-    // entry that would take it past the limit (an element larger than a node gets a
-    // node of its own).
-    const OVERHEAD: usize = 7;
+    // Redis's rule for appending at the tail (`_quicklistNodeAllowInsert`): the
+    // element joins the last node if the node's listpack size, plus the element's
+    // length, plus an 8-byte allowance for its encoding, stays within the limit;
+    // otherwise it starts a node (alone, however large).
+    const EMPTY_LISTPACK: usize = 7;
+    const ENTRY_ALLOWANCE: usize = 8;
     let mut nodes: Vec<Vec<I::Item>> = Vec::new();
     let mut size = 0;
     for item in items {
-        let len = listpack::entry_len(item.as_ref());
+        let raw = item.as_ref().len();
+        let entry = listpack::entry_len(item.as_ref());
         match nodes.last_mut() {
-            Some(node) if size + len <= LISTPACK_NODE_BYTES => {
+            Some(node) if size + raw + ENTRY_ALLOWANCE <= LISTPACK_NODE_BYTES => {
                 node.push(item);
-                size += len;
+                size += entry;
             }
             _ => {
                 nodes.push(vec![item]);
-                size = OVERHEAD + len;
+                size = EMPTY_LISTPACK + entry;
             }
         }
     }
@@ -492,9 +495,15 @@ mod tests {
             // Lists: no node, an empty listpack only, an unknown container, a bad
             // listpack.
             (b"\x12\x00", DumpError::BadDataFormat),
-            (b"\x12\x01\x02\x07\x07\x00\x00\x00\x00\x00\xff", DumpError::BadDataFormat),
+            (
+                b"\x12\x01\x02\x07\x07\x00\x00\x00\x00\x00\xff",
+                DumpError::BadDataFormat,
+            ),
             (b"\x12\x01\x03\x01a", DumpError::BadDataFormat),
-            (b"\x12\x01\x02\x07\x08\x00\x00\x00\x00\x00\xff", DumpError::BadDataFormat),
+            (
+                b"\x12\x01\x02\x07\x08\x00\x00\x00\x00\x00\xff",
+                DumpError::BadDataFormat,
+            ),
             (b"\x12\xff", DumpError::BadDataFormat),
         ];
         for (body, err) in cases {
@@ -527,7 +536,9 @@ mod tests {
         let plain = finish(b"\x12\x01\x01\x03big".to_vec());
         assert_eq!(decode(&plain), Ok(Value::List(vec![b"big".to_vec()])));
         // Large lists are cut into nodes of at most 8 KiB.
-        let items: Vec<Vec<u8>> = (0..3000).map(|i| format!("element-{i}").into_bytes()).collect();
+        let items: Vec<Vec<u8>> = (0..3000)
+            .map(|i| format!("element-{i}").into_bytes())
+            .collect();
         let payload = encode_list(&items);
         assert!(payload[1] > 1, "several nodes");
         assert_eq!(decode(&payload), Ok(Value::List(items)));
