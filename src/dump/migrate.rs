@@ -1,5 +1,6 @@
 //! The client side of `MIGRATE`, as Redis 7.0's `migrateCommand` behaves: one cached
-//! connection per target (`host:port`, closed after 10 seconds unused), `AUTH` and
+//! connection per target (`host:port`, not reused after 10 seconds unused; with no
+//! timer thread, such a connection is closed by the next call that meets it), `AUTH` and
 //! `SELECT` only when needed, every `RESTORE` of a call written at once and each reply
 //! read, and Redis's error texts. What to do with the source keys afterwards (delete
 //! those the target took, unless `COPY`) is the caller's, from [`Migrated::restored`].

@@ -1,9 +1,10 @@
 //! Moving keys between servers as Redis does: the `DUMP` payload format of Redis 7.0
-//! for strings and lists ([`encode_string`], [`encode_list`], [`decode`]) and the client side of `MIGRATE` ([`Migrator`]),
-//! which sends `RESTORE` commands to another server over cached connections.
+//! for strings and lists ([`encode_string`], [`encode_list`], [`decode`]) and the
+//! client side of `MIGRATE` ([`Migrator`]), which sends `RESTORE` commands to another
+//! server over cached connections.
 //!
 //! A payload made here restores on redis-server 7.0 and later, and payloads from
-//! redis-server (LZF-compressed strings included) decode here:
+//! redis-server (LZF-compressed ones included) decode here:
 //!
 //! ```
 //! use redcon::dump::{decode, encode_string, Value};
