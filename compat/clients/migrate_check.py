@@ -6,7 +6,9 @@ shows the expectations are Redis's own). Prints `ok - ...` / `not ok - ...`.
     migrate_check.py --clone-bin target/release/examples/clone
 
 Starts its own servers: two redis-servers and two clones without a password, and one of
-each with one (the AUTH targets). Each scenario runs for every source and target pair and
+each with one (the AUTH targets); then three clones as one cluster, between which
+`redis-cli --cluster reshard` moves slots and into which `redis-cli --cluster import`
+copies a redis-server's keys. Each scenario runs for every source and target pair and
 checks MIGRATE's reply, byte for byte, and what both servers hold afterwards.
 """
 
@@ -74,6 +76,24 @@ class Server:
 
     def migrate(self, target, key, *options, db=0, timeout=5000):
         return self.raw("MIGRATE", "127.0.0.1", target.port, key, db, timeout, *options)
+
+
+def run_cli(*args):
+    """redis-cli's output; a failure raises."""
+    done = subprocess.run(["redis-cli", *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"redis-cli {' '.join(args)}: {done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def pipe_to_owners(nodes, pairs):
+    """SETs each key on the node that owns its slot (asking each node: MOVED says no)."""
+    for k, v in pairs.items():
+        for n in nodes:
+            try:
+                n.set(k, v)
+                break
+            except redis.exceptions.MovedError:
+                pass
 
 
 def scenarios(src, dst, dst_auth, down_port):
@@ -271,8 +291,8 @@ def main():
         procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL))
         wait_for(port, password)
 
-    def start_clone(port, password=None):
-        cmd = [args.clone_bin, "--addr", f"127.0.0.1:{port}"]
+    def start_clone(port, *flags, password=None):
+        cmd = [args.clone_bin, "--addr", f"127.0.0.1:{port}", *flags]
         if password:
             cmd += ["--requirepass", password]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -285,7 +305,7 @@ def main():
         start_redis(ports["redis-auth"], PASSWORD)
         start_clone(ports["clone"])
         start_clone(ports["clone2"])
-        start_clone(ports["clone-auth"], PASSWORD)
+        start_clone(ports["clone-auth"], password=PASSWORD)
         servers = {name: Server(name, port, PASSWORD if name.endswith("-auth") else None)
                    for name, port in ports.items()}
         down_port = free_port()
@@ -325,6 +345,60 @@ def main():
                 eq(c.dump("l"), r.dump("l"), f"DUMP of a list of {n} random elements")
 
         report.run("DUMP of lists of incompressible elements: clone = redis-server", list_dumps_match)
+
+        # What MIGRATE is for: redis-cli's cluster tools moving keys between clone
+        # cluster nodes, and importing a redis-server's keys into a clone cluster.
+        cluster_ports = [free_port() for _ in range(3)]
+        nodes = ",".join(f"127.0.0.1:{p}" for p in cluster_ports)
+        for p in cluster_ports:
+            start_clone(p, "--cluster", nodes)
+        cluster = [redis.Redis(port=p) for p in cluster_ports]
+        first = f"127.0.0.1:{cluster_ports[0]}"
+
+        def value(n, k):
+            return n.lrange(k, 0, -1) if n.type(k) == b"list" else n.get(k)
+
+        def cluster_keys():
+            return {k: value(n, k) for n in cluster for k in n.keys("*")}
+
+        def reshard():
+            written = {f"key:{i}".encode(): f"value-{i}".encode() for i in range(2000)}
+            pipe_to_owners(cluster, written)
+            before = [n.dbsize() for n in cluster]
+            ids = [n.execute_command("CLUSTER", "MYID") for n in cluster]
+            run_cli("--cluster", "reshard", first, "--cluster-from", ids[0].decode(),
+                    "--cluster-to", ids[1].decode(), "--cluster-slots", "500", "--cluster-yes")
+            after = [n.dbsize() for n in cluster]
+            assert after[0] < before[0] and after[1] > before[1], f"{before} -> {after}"
+            eq(sum(after), 2000, "keys in the cluster")
+            eq(cluster_keys(), written, "every key once, with its value")
+            for slot in range(500):
+                eq(cluster[0].execute_command("CLUSTER", "COUNTKEYSINSLOT", slot), 0, f"slot {slot} left node 1")
+            check = run_cli("--cluster", "check", first)
+            assert "All nodes agree about slots configuration" in check, check
+            assert "All 16384 slots covered" in check, check
+
+        def import_from_redis():
+            for n in cluster:
+                n.flushall()
+            r = servers["redis"].r
+            r.flushall()
+            for i in range(300):
+                r.set(f"imp:{i}", f"v{i}")
+            r.rpush("implist", "a", "b", "c")
+            r.set("impttl", "x", ex=500)
+            run_cli("--cluster", "import", first, "--cluster-from",
+                    f"127.0.0.1:{servers['redis'].port}", "--cluster-copy")
+            got = cluster_keys()
+            eq(len(got), 302, "keys imported")
+            eq(got[b"imp:7"], b"v7", "a value")
+            eq(got[b"implist"], [b"a", b"b", b"c"], "the list")
+            ttl_owner = next(n for n in cluster if n.keys("impttl"))
+            assert 498 <= ttl_owner.ttl("impttl") <= 500, ttl_owner.ttl("impttl")
+            eq(r.dbsize(), 302, "the source keeps its keys (--cluster-copy)")
+
+        report.run("redis-cli --cluster reshard of 500 slots between clone nodes", reshard)
+        report.run("redis-cli --cluster import from redis-server into a clone cluster", import_from_redis)
     finally:
         for p in procs:
             p.terminate()
