@@ -18,7 +18,8 @@ written again, so bulk lengths follow the normalised text):
     its own pong time in seconds, the clone in milliseconds);
   - HELLO's server, version and id, as conformance.py does.
 Cases name a node's id with nodeid(N): a 40-byte placeholder that each side replaces
-with node N's real id before sending (same length, so bulk lengths stay right).
+with node N's real id before sending (same length, so bulk lengths stay right). An
+argument nodeport(N) becomes node N's port (its bulk length adjusted).
 Configuration epochs are compared as they are: `redis-cli --cluster create` gives
 node N epoch N, and so does the clone.
 
@@ -51,6 +52,23 @@ def nodeid(n):
 
 
 cf.FUNCTIONS["nodeid"] = nodeid
+
+
+def nodeport(n):
+    """Node N's port, as a whole argument (MIGRATE's target), replaced per side in
+    run_case together with its bulk length."""
+    return b"<node-port-%d>" % n
+
+
+def with_ports(data, addrs):
+    """`data` with each nodeport(N) argument (and its bulk length) made node N's port."""
+    for i, addr in enumerate(addrs, 1):
+        ph, port = nodeport(i), addr.rsplit(":", 1)[1].encode()
+        data = data.replace(b"$%d\r\n%s\r\n" % (len(ph), ph), b"$%d\r\n%s\r\n" % (len(port), port))
+    return data
+
+
+cf.FUNCTIONS["nodeport"] = nodeport
 EXTRA_FLAGS = ("nodes", "info")
 
 # ---------------------------------------------------------------------------
@@ -208,6 +226,7 @@ def run_case(side, case, controls):
             sock = conns[c]
             for i, node_id in enumerate(side.ids, 1):
                 data = data.replace(nodeid(i), node_id)
+            data = with_ports(data, side.addrs)
             if states[c] != "open":
                 transcript.append((c, b"", states[c]))
                 continue

@@ -228,6 +228,9 @@ if stage standalone; then
     run_check "INCRBYFLOAT digits: clone vs redis-server" \
         python3 "$HERE/clients/incrbyfloat_check.py" --clone "$CLONE_TCP" --redis "127.0.0.1:$REDIS_PORT"
 
+    run_check "MIGRATE between redis-server and clones, both ways (DUMP / RESTORE payloads)" \
+        "$PY" "$HERE/clients/migrate_check.py" --clone-bin "$CLONE"
+
     for target in clone redis; do
         if [ "$target" = clone ]; then
             tcp=$CLONE_TCP sock=$CLONE_SOCK tls=$CLONE_TLS

@@ -132,6 +132,13 @@
 //! answer as Redis 7 does, with a bounded queue per subscriber so a slow one never
 //! holds up the rest.
 //!
+//! ## Moving keys: DUMP, RESTORE, MIGRATE
+//!
+//! [`dump`] reads and writes Redis 7.0's `DUMP` payloads for strings and lists (LZF
+//! included on reading), and [`dump::Migrator`] is the client side of `MIGRATE`: a
+//! server built on redcon can take keys from redis-server and hand keys to it, as
+//! `redis-cli --cluster reshard` drives them.
+//!
 //! ## The protocol layer alone
 //!
 //! [`resp`] needs no server: [`resp::Parser`] and [`resp::Reader`] parse requests,
@@ -152,6 +159,7 @@ pub mod cluster;
 pub mod commands;
 mod conn;
 mod detached;
+pub mod dump;
 mod error;
 pub mod glob;
 mod handler;

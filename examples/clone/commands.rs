@@ -1,6 +1,6 @@
 //! The clone's command table: each command registered with its description (from
 //! `specs.rs`) and its implementation, by area (`strings`, `keyspace`, `expire`,
-//! `server_cmds`), plus the small helpers those share.
+//! `server_cmds`, `lists`, `migrate`), plus the small helpers those share.
 
 use crate::specs::spec;
 use crate::store::Store;
@@ -42,5 +42,6 @@ pub fn build_mux(store: Arc<Store>) -> Mux {
     crate::keyspace::register(&mut mux, &store);
     crate::expire::register(&mut mux, &store);
     crate::lists::register(&mut mux, &store);
+    crate::migrate::register(&mut mux, &store);
     mux
 }

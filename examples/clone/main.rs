@@ -1,7 +1,8 @@
 //! A small Redis clone on redcon: the string commands everyday clients send (counters,
 //! ranges, INCRBYFLOAT in Redis's long double arithmetic), expiry (lazy and active) with
 //! the EXPIRE family, 16 databases, KEYS and SCAN with Redis's glob, RENAME and COPY,
-//! CONFIG GET, CLIENT and HELLO, pub/sub (PUBLISH, SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE,
+//! CONFIG GET, CLIENT and HELLO, DUMP / RESTORE / MIGRATE (to and from redis-server),
+//! pub/sub (PUBLISH, SUBSCRIBE, PSUBSCRIBE, UNSUBSCRIBE,
 //! PUNSUBSCRIBE, in RESP2 and RESP3), and DETACH — every reply byte-identical to Redis 7
 //! for the same input — plus a minimal INFO, which ioredis needs before anything else.
 //! The README lists every command and the few documented differences.
@@ -39,6 +40,7 @@ mod expire;
 mod keyspace;
 mod lists;
 mod long_double;
+mod migrate;
 mod scan;
 mod server_cmds;
 mod shard;

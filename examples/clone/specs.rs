@@ -5,8 +5,12 @@
 //! against a real redis-server.
 
 use redcon::commands::{
-    AclCategories as A, CommandSpec, Flags as F, KeyFlags as K, KeyRef, KeySpec,
+    AclCategories as A, BeginSearch, CommandSpec, FindKeys, Flags as F, KeyFlags as K, KeyRef,
+    KeySpec,
 };
+
+/// RESTORE's and RESTORE-ASKING's `COMMAND DOCS` complexity (the same text).
+const RESTORE_COMPLEXITY: &str = "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).";
 
 /// The description of the clone's command `name` (`container|sub` for a subcommand).
 ///
@@ -642,6 +646,48 @@ pub fn spec(name: &str) -> CommandSpec {
             .since("7.2.0")
             .group("connection")
             .complexity("O(1)"),
+        "dump" => s("dump", 2)
+            .flags(F::READONLY)
+            .acl(A::KEYSPACE)
+            .tip("nondeterministic_output")
+            .key_spec(KeySpec::range(1, 0, 1).flags(K::RO | K::ACCESS))
+            .summary("Return a serialized version of the value stored at the specified key.")
+            .since("2.6.0")
+            .group("generic")
+            .complexity("O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1)."),
+        "restore" => s("restore", -4)
+            .flags(F::WRITE | F::DENYOOM)
+            .acl(A::KEYSPACE | A::DANGEROUS)
+            .key_spec(KeySpec::range(1, 0, 1).flags(K::OW | K::UPDATE))
+            .summary("Create a key using the provided serialized value, previously obtained using DUMP.")
+            .since("2.6.0")
+            .group("generic")
+            .complexity(RESTORE_COMPLEXITY),
+        "restore-asking" => s("restore-asking", -4)
+            .flags(F::WRITE | F::DENYOOM | F::ASKING)
+            .acl(A::KEYSPACE | A::DANGEROUS)
+            .key_spec(KeySpec::range(1, 0, 1).flags(K::OW | K::UPDATE))
+            .summary("An internal command for migrating keys in a cluster")
+            .since("3.0.0")
+            .group("server")
+            .complexity(RESTORE_COMPLEXITY),
+        "migrate" => s("migrate", -6)
+            .flags(F::WRITE)
+            .acl(A::KEYSPACE | A::DANGEROUS)
+            .tip("nondeterministic_output")
+            .key_spec(KeySpec::range(3, 0, 1).flags(K::RW | K::ACCESS | K::DELETE))
+            .key_spec(
+                KeySpec::new(
+                    BeginSearch::Keyword { keyword: "KEYS".into(), startfrom: -2 },
+                    FindKeys::Range { lastkey: -1, keystep: 1, limit: 0 },
+                )
+                .flags(K::RW | K::ACCESS | K::DELETE | K::INCOMPLETE),
+            )
+            .keys_fn(migrate_keys)
+            .summary("Atomically transfer a key from a Redis instance to another one.")
+            .since("2.6.0")
+            .group("generic")
+            .complexity("This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the target instance. See the pages of these commands for time complexity. Also an O(N) data transfer between the two instances is performed."),
         _ => panic!("the clone has no description of '{name}'"),
     }
 }
@@ -656,4 +702,23 @@ fn set_keys(cmd: &redcon::Command<'_>) -> Option<Vec<KeyRef>> {
         K::OW | K::UPDATE
     };
     Some(vec![KeyRef { pos: 1, flags }])
+}
+
+/// MIGRATE's keys, as Redis's `migrateGetKeys` finds them: the key argument, or with
+/// `KEYS` (searched from the sixth argument) every argument after it; none when both
+/// are given, which MIGRATE then refuses.
+fn migrate_keys(cmd: &redcon::Command<'_>) -> Option<Vec<KeyRef>> {
+    let flags = K::RW | K::ACCESS | K::DELETE;
+    let keyword = cmd
+        .args()
+        .enumerate()
+        .skip(6)
+        .find(|(_, a)| a.eq_ignore_ascii_case(b"keys"))
+        .map(|(i, _)| i);
+    let positions = match keyword {
+        Some(_) if !cmd[3].is_empty() => 3..3,
+        Some(i) => i + 1..cmd.len(),
+        None => 3..4,
+    };
+    Some(positions.map(|pos| KeyRef { pos, flags }).collect())
 }

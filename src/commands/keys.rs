@@ -649,6 +649,52 @@ mod tests {
     }
 
     #[test]
+    fn incomplete_specs_defer_to_the_key_function() {
+        use crate::commands::CommandSpec;
+        // MIGRATE's shape: the key argument, or (incompletely described) the keys after
+        // KEYS; its key function takes one or the other, as Redis's migrateGetKeys.
+        let spec = CommandSpec::new("migrate", -6)
+            .key_spec(KeySpec::range(3, 0, 1).flags(KeyFlags::RW))
+            .key_spec(
+                KeySpec::new(
+                    BeginSearch::Keyword {
+                        keyword: "KEYS".into(),
+                        startfrom: -2,
+                    },
+                    FindKeys::Range {
+                        lastkey: -1,
+                        keystep: 1,
+                        limit: 0,
+                    },
+                )
+                .flags(KeyFlags::RW | KeyFlags::INCOMPLETE),
+            )
+            .keys_fn(|cmd| {
+                let at = cmd.args().position(|a| a.eq_ignore_ascii_case(b"keys"));
+                let positions = match at {
+                    Some(i) => i + 1..cmd.len(),
+                    None => 3..4,
+                };
+                Some(
+                    positions
+                        .map(|pos| KeyRef {
+                            pos,
+                            flags: KeyFlags::RW,
+                        })
+                        .collect(),
+                )
+            });
+        with_cmd(r#"MIGRATE h 1 "" 0 100 KEYS a b"#, |cmd| {
+            let pos: Vec<usize> = spec.key_refs(&cmd).unwrap().iter().map(|k| k.pos).collect();
+            assert_eq!(pos, [7, 8], "the empty key argument is not a key");
+        });
+        with_cmd("MIGRATE h 1 k 0 100", |cmd| {
+            let pos: Vec<usize> = spec.key_refs(&cmd).unwrap().iter().map(|k| k.pos).collect();
+            assert_eq!(pos, [3]);
+        });
+    }
+
+    #[test]
     fn single_range_is_clipped_to_the_request() {
         assert_eq!(
             single_range(&[KeySpec::range(1, -1, 1)], 4),

@@ -512,7 +512,8 @@ impl CommandSpec {
     }
 
     /// The keys of `cmd` with their flags, as Redis's `getKeysFromCommandWithSpecs`:
-    /// from the key specifications when they suffice, else from the key function.
+    /// from the key specifications when they suffice (none is incomplete or has
+    /// variable flags), else from the key function.
     ///
     /// # Errors
     ///
@@ -533,7 +534,11 @@ impl CommandSpec {
     /// # Ok::<(), redcon::commands::KeysError>(())
     /// ```
     pub fn key_refs(&self, cmd: &Command<'_>) -> Result<Vec<KeyRef>, KeysError> {
+        // An incomplete specification sends Redis to the key function when there is
+        // one (MIGRATE's KEYS: the specifications would name the empty key argument).
+        let incomplete = !self.derived.positions_suffice && self.keys_fn.is_some();
         if self.derived.specs_suffice
+            && !incomplete
             && let Ok(refs) = keys::keys_from_specs(&self.key_specs, cmd, false)
         {
             return Ok(refs);
