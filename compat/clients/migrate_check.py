@@ -24,6 +24,9 @@ import time
 import redis
 from report import Report, eq
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from conformance import cmd as enc  # noqa: E402  (a multibulk request)
+
 PASSWORD = "migrate-secret"
 BUSYKEY = b"-ERR Target instance replied with error: BUSYKEY Target key name already exists.\r\n"
 
@@ -44,12 +47,6 @@ def wait_for(port, password=None):
     raise RuntimeError(f"nothing answers on port {port}")
 
 
-def enc(*args):
-    out = [b"*%d\r\n" % len(args)]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
 
 
 class Server:

@@ -488,6 +488,25 @@ impl fmt::Debug for Cluster {
     }
 }
 
+/// A TCP connection to another node (`ip:port`), for a link: connected, written and
+/// read with `timeout`, without Nagle's delay (links send small requests and wait for
+/// their answers).
+pub(crate) fn connect_to_node(
+    peer: &str,
+    timeout: Duration,
+) -> std::io::Result<std::net::TcpStream> {
+    use std::net::ToSocketAddrs;
+    let addr = peer
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))?;
+    let stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_nodelay(true)?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.set_read_timeout(Some(timeout))?;
+    Ok(stream)
+}
+
 /// `CLUSTER PUSH-CONFIG <current-epoch> <CLUSTER NODES text> [MEET]`, encoded: this
 /// node's view for another node.
 pub(crate) fn push_command(t: &Topology, meet: bool) -> Vec<u8> {

@@ -23,7 +23,7 @@
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Sender, TrySendError};
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -209,14 +209,7 @@ struct Connection {
 
 impl Connection {
     fn open(peer: &str, auth: Option<&[u8]>) -> io::Result<Connection> {
-        let addr = peer
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address"))?;
-        let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
-        stream.set_nodelay(true)?;
-        stream.set_write_timeout(Some(IO_TIMEOUT))?;
-        stream.set_read_timeout(Some(IO_TIMEOUT))?;
+        let stream = super::connect_to_node(peer, IO_TIMEOUT)?;
         let mut c = Connection {
             replies: BufReader::new(stream.try_clone()?),
             stream,

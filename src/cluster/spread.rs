@@ -26,7 +26,7 @@ use super::Inner;
 use crate::resp::{parse_value, OwnedValue};
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::TcpStream;
 use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::time::Duration;
 
@@ -185,14 +185,7 @@ pub(crate) struct Exchange {
 impl Exchange {
     /// Connects to `peer` (`ip:port`) and logs in with `auth` (an encoded `AUTH`).
     pub(crate) fn open(peer: &str, auth: Option<&[u8]>) -> io::Result<Exchange> {
-        let addr = peer
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address"))?;
-        let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
-        stream.set_nodelay(true)?;
-        stream.set_write_timeout(Some(IO_TIMEOUT))?;
-        stream.set_read_timeout(Some(IO_TIMEOUT))?;
+        let stream = super::connect_to_node(peer, IO_TIMEOUT)?;
         let mut c = Exchange {
             stream,
             buf: Vec::new(),
