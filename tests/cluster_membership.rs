@@ -184,6 +184,30 @@ fn a_meeting_with_a_node_not_up_yet_happens_when_it_is() {
 }
 
 #[test]
+fn nodes_on_ipv6_meet_and_learn_from_each_other() {
+    // Redis names them `::1:port`, without brackets, and so do the links.
+    let start = || {
+        let listener = TcpListener::bind("[::1]:0").unwrap();
+        let me = format!("::1:{}", listener.local_addr().unwrap().port());
+        Node::start(listener, Topology::alone(&me).unwrap())
+    };
+    let (a, b) = (start(), start());
+    let ok = Ok(redis::Value::Okay);
+    assert_eq!(b.run(&["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]), ok);
+    let port = b.cluster.topology().myself().port.to_string();
+    assert_eq!(a.run(&["CLUSTER", "MEET", "::1", &port]), ok);
+    // a learns b's slots from the meeting; b learns of a, whose view then reaches it
+    // over a config link to `::1:port`.
+    wait_for_agreement(&[&a, &b], 2);
+    assert_eq!(a.route("foo"), Some(format!("::1:{port}")));
+    assert!(b.run(&["CLUSTER", "BUMPEPOCH"]).is_ok());
+    wait_until("b's new epoch to reach a", || {
+        a.info("cluster_current_epoch") == b.info("cluster_current_epoch")
+    });
+    shutdown([a, b]);
+}
+
+#[test]
 fn claims_made_apart_make_one_cluster_once_the_nodes_meet() {
     let (a, b) = (alone(), alone());
     let ok = Ok(redis::Value::Okay);
