@@ -206,33 +206,42 @@ fn stats_count_the_commands_bytes_and_connections_that_were_sent() {
     }
     let sent_in = 3 * (burst.len() + more.len()) as u64;
     let sent_out = 3 * (100 * 7 + 50 * bulk(b"hello").len()) as u64;
-    // Each connection adds its counts before it reads again, so they arrive with the
-    // clients' last reads.
-    common::wait_until("every command counted", || {
-        let s = server.stats();
-        s.commands_processed == 450 && s.net_input_bytes == sent_in
+    // A batch is counted before its replies are written, so a client that has them
+    // finds its commands counted (Redis counts a command before it replies).
+    let s = server.stats();
+    assert_eq!((s.commands_processed, s.net_input_bytes), (450, sent_in));
+    // The bytes a write sent are added right after it.
+    common::wait_until("every byte out counted", || {
+        server.stats().net_output_bytes == sent_out
     });
     let s = server.stats();
-    assert_eq!(s.net_output_bytes, sent_out);
     assert_eq!(s.connections_received, 3);
     assert_eq!(s.rejected_connections, 0);
     assert_eq!(s.blocked_clients, 0);
     common::wait_until("the clients are gone", || {
         server.stats().connected_clients == 0
     });
+    // The batch a connection ends with counts too.
+    let mut c = connect(&server);
+    c.send(b"PING\r\nQUIT\r\n");
+    c.expect(b"+PONG\r\n+OK\r\n");
+    assert_eq!(server.stats().commands_processed, 452);
+    common::wait_until("the last client is gone", || {
+        server.stats().connected_clients == 0
+    });
     // INFO renders the same figures under Redis's names.
     let info = redcon::info::Info::new(&server.stats()).render(&[b"stats"]);
     assert!(info.starts_with("# Stats\r\n"), "{info}");
     assert!(
-        info.contains("\r\ntotal_commands_processed:450\r\n"),
+        info.contains("\r\ntotal_commands_processed:452\r\n"),
         "{info}"
     );
     assert!(
-        info.contains(&format!("\r\ntotal_net_input_bytes:{sent_in}\r\n")),
+        info.contains(&format!("\r\ntotal_net_input_bytes:{}\r\n", sent_in + 12)),
         "{info}"
     );
     assert!(
-        info.contains("\r\ntotal_connections_received:3\r\n"),
+        info.contains("\r\ntotal_connections_received:4\r\n"),
         "{info}"
     );
     server.shutdown();

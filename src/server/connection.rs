@@ -288,6 +288,18 @@ fn open_transport(shared: &Shared, socket: &Arc<Socket>) -> Option<(ReadHalf, Wr
     ))
 }
 
+/// Writes the batch's replies, its counts added to the server's first (once per read,
+/// not per command): a client that has its replies and then asks `INFO`, on any
+/// connection, finds its commands counted, as in Redis, which counts a command before
+/// it replies. The bytes written are added right after.
+fn flush_counted(shared: &Shared, state: &mut ConnState) -> io::Result<()> {
+    let counters = shared.live.counters();
+    counters.publish(&mut state.local);
+    let written = state.flush_with(&[]);
+    counters.publish(&mut state.local);
+    written
+}
+
 fn serve<H: Handler + ?Sized>(
     handler: &H,
     shared: &Shared,
@@ -340,13 +352,13 @@ fn serve<H: Handler + ?Sized>(
                 return Outcome::Close(write_failure(e));
             }
             if state.close {
-                return match state.flush_with(&[]) {
+                return match flush_counted(shared, state) {
                     Ok(()) => Outcome::Close(CloseReason::Closed),
                     Err(e) => Outcome::Close(write_failure(e)),
                 };
             }
             if state.detach.is_some() {
-                return match state.flush_with(&[]) {
+                return match flush_counted(shared, state) {
                     Ok(()) => Outcome::Detach,
                     Err(e) => Outcome::Close(write_failure(e)),
                 };
@@ -358,15 +370,13 @@ fn serve<H: Handler + ?Sized>(
             }
         }
         // One write for the whole batch.
-        if let Err(e) = state.flush_with(&[]) {
+        if let Err(e) = flush_counted(shared, state) {
             return Outcome::Close(write_failure(e));
         }
         if shared.is_shutting_down() {
             return Outcome::Close(CloseReason::ServerShutdown);
         }
-        // The batch's counts, added to the server's once per read; so are the details
-        // CLIENT LIST shows.
-        shared.live.counters().publish(&mut state.local);
+        // The details CLIENT LIST shows, once per read like the counts.
         state.publish_details(reader.buffered().len(), reader.capacity());
         match reader.fill_buf() {
             Ok(0) if shared.is_shutting_down() => {
