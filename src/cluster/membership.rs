@@ -229,7 +229,8 @@ fn set_config_epoch(cluster: &Cluster, arg: &[u8]) -> Result<(), String> {
 /// `CLUSTER MEET ip port [bus-port]`: sends this node's view to the node at the
 /// address, which takes this node in and answers with its own view, merged here. As in
 /// Redis the answer is `+OK` for any valid address, even one that does not answer: that
-/// is logged, and tried again every [`PUSH_RETRY`] for [`MEET_FOR`].
+/// is logged, and tried again every [`PUSH_RETRY`] for [`MEET_FOR`] (at most
+/// [`MEETINGS`](super::MEETINGS) addresses at once).
 fn meet(cluster: &Cluster, cmd: &Command<'_>) -> Result<(), String> {
     let text = |a: &[u8]| String::from_utf8_lossy(a).into_owned();
     let port = parse_int(&cmd[3])
@@ -256,26 +257,39 @@ fn meet(cluster: &Cluster, cmd: &Command<'_>) -> Result<(), String> {
     if me.port == addr.port() && me.ip.parse() == Ok(ip) {
         return Ok(());
     }
-    if let Err(e) = meet_once(cluster, addr) {
-        // As Redis keeps a node in handshake: try again for a while, in the background.
-        log::warn!("CLUSTER MEET {addr}: {e}; trying again for {MEET_FOR:?}");
-        let cluster = cluster.clone();
-        let spawned = std::thread::Builder::new()
-            .name(format!("redcon-meet-{addr}"))
-            .spawn(move || {
-                let until = Instant::now() + MEET_FOR;
-                while Instant::now() < until {
-                    std::thread::sleep(PUSH_RETRY);
-                    match meet_once(&cluster, addr) {
-                        Ok(()) => return log::info!("CLUSTER MEET {addr}: met"),
-                        Err(e) => log::debug!("CLUSTER MEET {addr}: {e}"),
-                    }
+    let Err(e) = meet_once(cluster, addr) else {
+        return Ok(());
+    };
+    // As Redis keeps a node in handshake: try again for a while, in the background
+    // (once per address, and a bounded number at once).
+    if !cluster.start_meeting(addr) {
+        log::warn!("CLUSTER MEET {addr}: {e}; already being tried, or too many are");
+        return Ok(());
+    }
+    log::warn!("CLUSTER MEET {addr}: {e}; trying again for {MEET_FOR:?}");
+    let retrying = cluster.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("redcon-meet-{addr}"))
+        .spawn(move || {
+            let until = Instant::now() + MEET_FOR;
+            let mut met = false;
+            while !met && Instant::now() < until {
+                std::thread::sleep(PUSH_RETRY);
+                match meet_once(&retrying, addr) {
+                    Ok(()) => met = true,
+                    Err(e) => log::debug!("CLUSTER MEET {addr}: {e}"),
                 }
+            }
+            retrying.end_meeting(addr);
+            if met {
+                log::info!("CLUSTER MEET {addr}: met");
+            } else {
                 log::warn!("CLUSTER MEET {addr}: gave up");
-            });
-        if let Err(e) = spawned {
-            log::warn!("CLUSTER MEET {addr}: cannot start a thread: {e}");
-        }
+            }
+        });
+    if let Err(e) = spawned {
+        cluster.end_meeting(addr);
+        log::warn!("CLUSTER MEET {addr}: cannot start a thread: {e}");
     }
     Ok(())
 }
@@ -318,4 +332,27 @@ pub(crate) fn push_config(cluster: &Cluster, w: &mut Writer, cmd: &Command<'_>) 
     w.write_array(2);
     w.write_int(i64::try_from(t.epoch()).unwrap_or(i64::MAX));
     w.write_bulk(nodes_text(&t));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::{Topology, MEETINGS};
+
+    #[test]
+    fn background_meetings_are_one_per_address_and_bounded() {
+        let c = Cluster::new(Topology::alone("127.0.0.1:7000").unwrap());
+        let addr = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+        assert!(c.start_meeting(addr(1)));
+        assert!(!c.start_meeting(addr(1)), "one retry per address");
+        for port in 2..=MEETINGS as u16 {
+            assert!(c.start_meeting(addr(port)));
+        }
+        assert!(
+            !c.start_meeting(addr(9999)),
+            "no more than MEETINGS at once"
+        );
+        c.end_meeting(addr(1));
+        assert!(c.start_meeting(addr(9999)));
+    }
 }

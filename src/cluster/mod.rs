@@ -74,6 +74,10 @@ use view::View;
 /// `CLUSTER FORGET` sent to every node within this time removes it for good.
 pub const FORGET_FOR: Duration = Duration::from_secs(60);
 
+/// How many `CLUSTER MEET`s with nodes that did not answer are tried again at once, in
+/// the background (one thread each); past that, a meeting is tried once.
+pub const MEETINGS: usize = 16;
+
 /// What cluster routing and `CLUSTER` need to know of the data, which the library does
 /// not own: implemented by the application's store.
 ///
@@ -221,6 +225,8 @@ struct Inner {
     spread: spread::Spread,
     /// Nodes forgotten lately, until when.
     forgotten: Mutex<HashMap<String, Instant>>,
+    /// Addresses a `CLUSTER MEET` is being tried again with, in the background.
+    meetings: Mutex<std::collections::HashSet<std::net::SocketAddr>>,
 }
 
 impl Cluster {
@@ -247,6 +253,7 @@ impl Cluster {
                 relay: relay::Relay::default(),
                 spread: spread::Spread::new(inner.clone()),
                 forgotten: Mutex::new(HashMap::new()),
+                meetings: Mutex::default(),
             }),
         }
     }
@@ -442,6 +449,27 @@ impl Cluster {
         let now = Instant::now();
         f.retain(|_, until| *until > now);
         f.contains_key(id)
+    }
+
+    /// Whether a background retry of `CLUSTER MEET` with `addr` may start: not if one
+    /// is running for it, nor past [`MEETINGS`] at once (each is a thread).
+    pub(crate) fn start_meeting(&self, addr: std::net::SocketAddr) -> bool {
+        let mut m = self
+            .inner
+            .meetings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        m.len() < MEETINGS && m.insert(addr)
+    }
+
+    /// The background retry with `addr` is over.
+    pub(crate) fn end_meeting(&self, addr: std::net::SocketAddr) {
+        let mut m = self
+            .inner
+            .meetings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        m.remove(&addr);
     }
 
     /// Closes the links to nodes no longer in the topology.
