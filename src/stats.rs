@@ -1,7 +1,8 @@
 //! The server's statistics: [`Stats`], a snapshot of counters kept without a lock on
 //! the command path. Each connection counts its commands and bytes in plain fields of
 //! its own state and adds them to the shared atomics once per read (once per pipeline
-//! batch, not per command), with relaxed ordering: a counter is a sum, nothing is
+//! batch, not per command: the commands and bytes read before the batch's replies are
+//! written, the bytes written right after), with relaxed ordering: a counter is a sum, nothing is
 //! ordered by it. The instantaneous rates are sampled as Redis samples them (the
 //! average over the last 16 samples, at least 100 ms apart), but only when someone
 //! reads them, so an idle server spends nothing on statistics.
@@ -155,14 +156,15 @@ fn rates(s: &[(Instant, u64, u64, u64)]) -> (u64, f64, f64) {
 /// let mut reply = [0u8; 14];
 /// c.read_exact(&mut reply)?;
 /// drop(c);
-/// // Counted once the connection's batch is done: by the time it reads again.
-/// while server.stats().commands_processed < 2 {
-///     std::thread::yield_now();
-/// }
+/// // A batch is counted before its replies are written...
 /// let stats = server.stats();
 /// assert_eq!(stats.connections_received, 1);
-/// assert_eq!(stats.net_input_bytes, 12);
-/// assert_eq!(stats.net_output_bytes, 14);
+/// assert_eq!((stats.commands_processed, stats.net_input_bytes), (2, 12));
+/// // ...and the bytes a write sent right after it.
+/// while server.stats().net_output_bytes < 14 {
+///     std::thread::yield_now();
+/// }
+/// assert_eq!(server.stats().net_output_bytes, 14);
 /// server.shutdown();
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
