@@ -227,6 +227,9 @@ fn serve(d: crate::DetachedConn, lines: Receiver<Vec<u8>>, clients: crate::Clien
                 match d.read_command() {
                     Ok(Some(cmd)) if cmd.is("quit") => {
                         d.write_string("OK");
+                        // Out before the writer half is told to stop: it shuts the
+                        // socket down when it does, and would cut the reply off.
+                        let _ = d.flush();
                         break;
                     }
                     Ok(Some(_)) => {}
