@@ -254,32 +254,29 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let store = Arc::new(Store::new(args.cluster.is_some() || args.cluster_empty));
     let topology = match (&args.cluster, args.cluster_empty) {
         (Some(list), _) => Some(cluster::topology(&args.addr, list, args.cluster_replicas)),
         (None, true) => {
             Some(redcon::cluster::Topology::alone(&args.addr).map_err(|e| format!("--addr: {e}")))
         }
         (None, false) => None,
-    };
-    let cluster = match topology {
-        Some(topology) => match topology {
-            Ok(t) => {
-                let c = Cluster::with_store(t, ClusterKeys(store.clone()));
-                // The links that forward PUBLISH to the other nodes log in as the
-                // default user, with the password every node is started with.
-                if let Some(pass) = &args.requirepass {
-                    c.set_link_auth(None, pass);
-                }
-                Some(c)
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                std::process::exit(2);
-            }
-        },
-        None => None,
-    };
+    }
+    .transpose()
+    .unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2);
+    });
+    // A cluster node's store keeps an index of each slot's keys.
+    let store = Arc::new(Store::new(topology.is_some()));
+    let cluster = topology.map(|t| {
+        let c = Cluster::with_store(t, ClusterKeys(store.clone()));
+        // The links to the other nodes (forwarded PUBLISH, views of the cluster) log in
+        // as the default user, with the password every node is started with.
+        if let Some(pass) = &args.requirepass {
+            c.set_link_auth(None, pass);
+        }
+        c
+    });
     active_expire::start(store.clone());
     let mut mux = build_mux(store);
     let (stop, stops) = stop::channel_pair();

@@ -11,6 +11,7 @@
 //! `FORGET` to each).
 
 use super::node::{random_node_id, Role};
+use super::slot::slot_arg;
 use super::spread::{Exchange, PUSH_RETRY};
 use super::view::{nodes_text, View};
 use super::{push_command, Cluster, SLOTS};
@@ -48,10 +49,10 @@ pub(crate) fn serve(cluster: &Cluster, w: &mut Writer, name: &str, cmd: &Command
     }
     let done = match name {
         "cluster|meet" => meet(cluster, cmd),
-        "cluster|addslots" => slots(cluster, cmd, false, false),
-        "cluster|addslotsrange" => slots(cluster, cmd, false, true),
-        "cluster|delslots" => slots(cluster, cmd, true, false),
-        "cluster|delslotsrange" => slots(cluster, cmd, true, true),
+        "cluster|addslots"
+        | "cluster|addslotsrange"
+        | "cluster|delslots"
+        | "cluster|delslotsrange" => slots(cluster, cmd, name),
         "cluster|flushslots" => flushslots(cluster),
         "cluster|forget" => forget(cluster, &cmd[2]),
         "cluster|reset" => reset(cluster, cmd),
@@ -81,27 +82,16 @@ pub(crate) fn serve(cluster: &Cluster, w: &mut Writer, name: &str, cmd: &Command
     }
 }
 
-/// A slot argument, as Redis's `getSlotOrReply` reads it.
-fn slot_arg(arg: &[u8]) -> Result<u16, String> {
-    match parse_int(arg) {
-        Some(s) if (0..SLOTS as i64).contains(&s) => Ok(s as u16),
-        _ => Err("ERR Invalid or out of range slot".into()),
-    }
-}
-
-/// `ADDSLOTS` / `DELSLOTS` (`ranges`: their `...RANGE` forms). All or nothing: the
-/// first problem, in Redis's order, is the answer and nothing changes.
-fn slots(cluster: &Cluster, cmd: &Command<'_>, del: bool, ranges: bool) -> Result<(), String> {
+/// `ADDSLOTS`, `DELSLOTS` and their `...RANGE` forms (`name`, as the table names it).
+/// All or nothing: the first problem, in Redis's order, is the answer and nothing
+/// changes.
+fn slots(cluster: &Cluster, cmd: &Command<'_>, name: &str) -> Result<(), String> {
+    let del = name.starts_with("cluster|del");
     let args: Vec<&[u8]> = (2..cmd.len()).map(|i| &cmd[i]).collect();
     let mut wanted: Vec<(u16, u16)> = Vec::new();
-    if ranges {
+    if name.ends_with("range") {
         if args.len() % 2 == 1 {
-            let name = if del {
-                "delslotsrange"
-            } else {
-                "addslotsrange"
-            };
-            return Err(crate::reply::wrong_arity(&format!("cluster|{name}")));
+            return Err(crate::reply::wrong_arity(name));
         }
         for pair in args.chunks(2) {
             let (first, last) = (slot_arg(pair[0])?, slot_arg(pair[1])?);

@@ -312,14 +312,18 @@ impl Cluster {
             .topology
             .write()
             .unwrap_or_else(|e| e.into_inner());
-        let peers = peers(&topology, Peers::All);
-        *t = Arc::new(topology);
+        self.install(&mut t, topology);
+        drop(t);
+        self.close_stale_links();
+    }
+
+    /// Puts `next` in place of the topology `current` (held under the write lock) and
+    /// tells the connections.
+    fn install(&self, current: &mut Arc<Topology>, next: Topology) {
+        *current = Arc::new(next);
         // Bumped under the lock, so a reader that sees the new version finds the new
         // topology.
         self.inner.version.fetch_add(1, Ordering::Release);
-        drop(t);
-        self.inner.relay.retain(&peers);
-        self.inner.spread.retain(&peers);
     }
 
     /// Edits the topology atomically: `edit` gets a copy of the current one, which
@@ -336,8 +340,7 @@ impl Cluster {
             .unwrap_or_else(|e| e.into_inner());
         let mut next = Topology::clone(&t);
         edit(&mut next)?;
-        *t = Arc::new(next);
-        self.inner.version.fetch_add(1, Ordering::Release);
+        self.install(&mut t, next);
         Ok(())
     }
 
@@ -669,13 +672,12 @@ pub fn command_specs() -> Vec<CommandSpec> {
         )
         .tip("nondeterministic_output"),
         sub("cluster|myid", 2, "Return the node id", "O(1)"),
-        sub(
+        admin(
             "cluster|setslot",
             -4,
             "Bind a hash slot to a specific node",
             "O(1)",
-        )
-        .flags(Flags::NO_ASYNC_LOADING | Flags::ADMIN | Flags::STALE),
+        ),
         admin("cluster|meet", -4, "Force a node cluster to handshake with another node", "O(1)"),
         admin(
             "cluster|addslots",

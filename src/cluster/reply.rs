@@ -1,7 +1,8 @@
 //! The cluster commands the server answers itself, in Redis 7.0.15's reply shapes
 //! (RESP2 and RESP3): `CLUSTER SLOTS | SHARDS | NODES | INFO | MYID | KEYSLOT |
-//! COUNTKEYSINSLOT | GETKEYSINSLOT | SETSLOT | HELP`, `ASKING`, `READONLY` and
-//! `READWRITE`.
+//! COUNTKEYSINSLOT | GETKEYSINSLOT | HELP`, `ASKING`, `READONLY` and `READWRITE`; and
+//! the dispatch of `SETSLOT` (the setslot module) and of the subcommands that change
+//! the cluster's shape (the membership module).
 
 use super::node::Role;
 use super::slot::{key_slot, SLOTS};

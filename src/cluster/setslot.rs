@@ -1,12 +1,14 @@
 //! `CLUSTER SETSLOT <slot> MIGRATING|IMPORTING|STABLE|NODE`: how an operator, a control
 //! plane or `redis-cli --cluster` changes one slot in this node's view, with Redis
-//! 7.0.15's checks, errors and their order. Without a cluster bus a change reaches only
-//! the node that receives it, as in Redis before gossip spreads it: the sender pushes it
-//! to every node that must know (as `redis-cli --cluster` does with `SETSLOT NODE`).
+//! 7.0.15's checks, errors and their order. `MIGRATING`, `IMPORTING` and `STABLE` stay
+//! with the node that receives them, as in Redis; a new owner (`NODE`) is news this node
+//! then sends the others (see the spread module), as `redis-cli --cluster` also does by
+//! sending `SETSLOT NODE` to every master.
 
 use super::node::Role;
+use super::slot::slot_arg;
 use super::Cluster;
-use crate::resp::{parse_int, Command};
+use crate::resp::Command;
 
 /// Serves `CLUSTER SETSLOT` (arity already checked: at least 4 arguments).
 /// `Ok` is `+OK`; `Err` holds the error reply.
@@ -15,10 +17,7 @@ pub(crate) fn setslot(cluster: &Cluster, cmd: &Command<'_>) -> Result<(), String
     if current.myself().role != Role::Master {
         return Err("ERR Please use SETSLOT only with masters.".into());
     }
-    let slot = match parse_int(&cmd[2]) {
-        Some(s) if (0..super::SLOTS as i64).contains(&s) => s as u16,
-        _ => return Err("ERR Invalid or out of range slot".into()),
-    };
+    let slot = slot_arg(&cmd[2])?;
     let is = |word: &str| cmd[3].eq_ignore_ascii_case(word.as_bytes());
     // Keys are counted outside the topology lock: the store may take locks of its own.
     // Asked only where the answer matters (this node gives the slot away, or closes a

@@ -37,6 +37,15 @@ pub fn key_slot(key: &[u8]) -> u16 {
     XMODEM.checksum(hash_tag(key)) & 0x3FFF
 }
 
+/// A slot argument of a `CLUSTER` subcommand, as Redis's `getSlotOrReply` reads it:
+/// the slot, or the error reply.
+pub(crate) fn slot_arg(arg: &[u8]) -> Result<u16, String> {
+    match crate::resp::parse_int(arg) {
+        Some(s) if (0..SLOTS as i64).contains(&s) => Ok(s as u16),
+        _ => Err("ERR Invalid or out of range slot".into()),
+    }
+}
+
 /// The part of `key` that is hashed: its hash tag if it has a non-empty one, else all
 /// of it.
 fn hash_tag(key: &[u8]) -> &[u8] {

@@ -127,9 +127,11 @@ fn run(peer: &str, link: &Link, cluster: &Weak<Inner>) {
                 state = link.wake.wait(state).unwrap_or_else(|e| e.into_inner());
             }
         };
-        let Some(auth) = cluster.upgrade().map(|c| c.relay.auth_request()) else {
+        // The node is gone once its `Cluster` is dropped.
+        let Some(inner) = cluster.upgrade() else {
             return;
         };
+        let auth = inner.relay.auth_request();
         let fresh = || {
             Exchange::open(peer, auth.as_deref())
                 .and_then(|mut c| c.send(&push).map(|answer| (c, answer)))
@@ -150,9 +152,6 @@ fn run(peer: &str, link: &Link, cluster: &Weak<Inner>) {
                         state.latest = None;
                     }
                 }
-                let Some(inner) = cluster.upgrade() else {
-                    return;
-                };
                 // A refusal is final for this view: the peer does not know this node,
                 // and saying it again will not change that.
                 if let Err(e) = (super::Cluster { inner }).take_answer(&answer, false) {
@@ -162,6 +161,8 @@ fn run(peer: &str, link: &Link, cluster: &Weak<Inner>) {
                 }
             }
             Err(e) => {
+                // Not kept through the wait: the node may be dropped meanwhile.
+                drop(inner);
                 failures += 1;
                 // One warning per outage, not one a second.
                 if failures == 1 {

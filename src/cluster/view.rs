@@ -219,7 +219,6 @@ pub(crate) fn merge(t: &mut Topology, view: &View, banned: &dyn Fn(&str) -> bool
         && sender.node.role == Role::Master
         && t.myself().role == Role::Master
         && sender.config_epoch == t.config_epoch(me)
-        && sender.node.id != my_id
         && my_id < sender.node.id
         && t.bump_my_epoch()
     {

@@ -574,10 +574,5 @@ fn request(options: &MigrateOptions, select: bool, keys: &[Restore]) -> Vec<u8> 
 }
 
 fn write_command(out: &mut Vec<u8>, args: &[&[u8]]) {
-    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
+    crate::resp::append_request(out, args.iter().copied());
 }

@@ -333,10 +333,15 @@ impl OwnedCommand {
     /// ```
     pub fn to_resp(&self) -> Vec<u8> {
         let mut out = Vec::new();
-        crate::resp::append_array_len(&mut out, self.args.len());
-        for a in &self.args {
-            crate::resp::append_bulk(&mut out, a);
-        }
+        append_request(&mut out, self.args.iter().map(Vec::as_slice));
         out
+    }
+}
+
+/// Appends a request as a client encodes it, an array of bulk strings, to `out`.
+pub(crate) fn append_request<'a>(out: &mut Vec<u8>, args: impl ExactSizeIterator<Item = &'a [u8]>) {
+    crate::resp::append_array_len(out, args.len());
+    for a in args {
+        crate::resp::append_bulk(out, a);
     }
 }

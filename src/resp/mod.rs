@@ -35,6 +35,7 @@ mod value;
 mod write;
 
 pub use crate::error::ProtocolError;
+pub(crate) use command::append_request;
 pub use command::{Args, Command, OwnedCommand};
 pub use number::parse_int;
 pub use parse::{Limits, Parsed, Parser};
